@@ -1,0 +1,106 @@
+"""Teichaku: diagnose why a generative-AI rollout stopped being used, and what to do first."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from . import config as default_config
+from .config import REPO_ROOT
+
+log = logging.getLogger(__name__)
+
+
+class ConfigurationError(RuntimeError):
+    """The application cannot start with this configuration."""
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Application factory: configure, bind extensions, register blueprints and commands."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(REPO_ROOT / "templates"),
+    )
+    app.config.from_object(default_config)
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+    app.config.update(default_config.from_environment())
+    if test_config is not None:
+        app.config.update(test_config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    _check_secret_key(app)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = (
+            "sqlite:///" + os.path.join(app.instance_path, "teichaku.sqlite3")
+        )
+    app.config["MIN_GROUP"] = max(3, int(app.config["MIN_GROUP"]))
+
+    from . import i18n
+    from .extensions import csrf, db, login_manager, migrate
+    from .questionnaire import load_directory
+
+    # Load and validate every questionnaire now: a broken file must stop start-up, not a survey.
+    app.extensions["questionnaires"] = load_directory(app.config["QUESTIONNAIRE_DIR"])
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    i18n.init_app(app)
+
+    from . import auth, cli, security
+    from .dashboard import bp as dashboard_bp
+    from .survey import bp as survey_bp
+
+    auth.init_app(app)
+    security.init_app(app)
+    app.register_blueprint(survey_bp)
+    app.register_blueprint(dashboard_bp)
+    cli.init_app(app)
+    try:
+        from . import cli_nlp
+    except ImportError:  # classifier module not present in a stripped-down install
+        log.warning("diagnosis.cli_nlp missing: classify/train/evaluate commands unavailable")
+    else:
+        cli_nlp.init_app(app)
+    return app
+
+
+def _check_secret_key(app: Flask) -> None:
+    """Refuse the development key outside development; give development a stable random key."""
+    key = app.config.get("SECRET_KEY")
+    if app.config.get("ENV_NAME") != "development" and not app.config.get("TESTING"):
+        if not key or key == "dev" or len(str(key)) < 16:
+            raise ConfigurationError(
+                "SECRET_KEY is required outside development: set TEICHAKU_SECRET_KEY "
+                "(at least 16 random characters) or SECRET_KEY in instance/config.py"
+            )
+        return
+    if key == "dev" and not app.config.get("TESTING"):
+        # Persist a random key in the instance folder so sessions survive restarts and
+        # several workers agree, without ever committing a secret.
+        path = Path(app.instance_path) / "secret_key"
+        if not path.exists():
+            path.write_text(secrets.token_hex(32))
+            path.chmod(0o600)
+        app.config["SECRET_KEY"] = path.read_text().strip()
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+    """Foreign keys on and WAL journal for SQLite connections; other databases untouched."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cur = dbapi_connection.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA busy_timeout=10000")
+        cur.close()

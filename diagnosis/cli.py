@@ -1,0 +1,159 @@
+"""The ``teichaku`` command: a Flask CLI group over create_app plus the project's own commands."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup
+
+from .extensions import db
+from .questionnaire import QuestionnaireError
+
+
+def _create_app() -> Flask:
+    from . import create_app
+
+    return create_app()
+
+
+def main() -> None:
+    """Console-script entry point; start-up errors are printed plainly, not as tracebacks."""
+    group = FlaskGroup(create_app=_create_app, help="Teichaku (定着) adoption diagnosis.")
+    try:
+        group.main(prog_name="teichaku")
+    except QuestionnaireError as exc:
+        click.echo(f"error: invalid questionnaire: {exc}", err=True)
+        sys.exit(2)
+
+
+def _date(value: str | None) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"not a date (YYYY-MM-DD): {value}") from None
+
+
+def init_app(app: Flask) -> None:
+    """Register the project's commands."""
+    from .workspace import (
+        WorkspaceError,
+        create_campaign,
+        create_organisation,
+        create_user,
+        find_campaign,
+        find_organisation,
+        survey_url,
+    )
+
+    @app.cli.command("create-org")
+    @click.argument("name")
+    @click.option("--employees", type=int, required=True, help="Number of employees.")
+    @click.option("--rollout", help="Date the AI tool was rolled out (YYYY-MM-DD).")
+    @click.option("--name-en", help="English name.")
+    @click.option("--tool", help="AI tool, e.g. 'Microsoft Copilot'.")
+    @click.option("--consultant", "consultants", multiple=True, help="E-mail of a consultant to assign.")
+    def create_org_cmd(name, employees, rollout, name_en, tool, consultants):
+        """Create a client organisation."""
+        from .workspace import find_user
+
+        try:
+            org = create_organisation(name, employees, _date(rollout), name_en, tool)
+            for email in consultants:
+                user = find_user(email)
+                if user is None:
+                    raise WorkspaceError(f"no user {email}")
+                user.organisations.append(org)
+            db.session.commit()
+        except WorkspaceError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"organisation {org.id}: {org.name}")
+
+    @app.cli.command("create-user")
+    @click.argument("email")
+    @click.option("--name", default=None)
+    @click.option("--role", type=click.Choice(["consultant", "dx_lead"]), required=True)
+    @click.option("--org", "orgs", multiple=True, help="Organisation id or name (repeatable).")
+    @click.password_option(envvar="TEICHAKU_NEW_PASSWORD", help="Password (or TEICHAKU_NEW_PASSWORD).")
+    def create_user_cmd(email, name, role, orgs, password):
+        """Create a consultant or DX lead login."""
+        organisations = []
+        for ref in orgs:
+            org = find_organisation(ref)
+            if org is None:
+                raise click.ClickException(f"no organisation {ref!r}")
+            organisations.append(org)
+        if role == "dx_lead" and len(organisations) != 1:
+            raise click.ClickException("a DX lead belongs to exactly one organisation (--org)")
+        try:
+            user = create_user(email, name or email, role, password, organisations)
+            db.session.commit()
+        except WorkspaceError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"user {user.id}: {user.email} ({user.role})")
+
+    @app.cli.command("create-campaign")
+    @click.argument("org")
+    @click.argument("slug")
+    @click.option("--name", default=None)
+    @click.option("--questionnaire", default="ai-adoption", show_default=True)
+    @click.option("--opens", default=None, help="YYYY-MM-DD (default today).")
+    @click.option("--closes", default=None, help="YYYY-MM-DD.")
+    @click.option("--languages", default="ja,en", show_default=True)
+    def create_campaign_cmd(org, slug, name, questionnaire, opens, closes, languages):
+        """Create a survey wave for ORG (id or name) and print its survey link."""
+        organisation = find_organisation(org)
+        if organisation is None:
+            raise click.ClickException(f"no organisation {org!r}")
+        try:
+            campaign = create_campaign(organisation, slug, name or slug, questionnaire,
+                                       _date(opens), _date(closes), languages)
+            db.session.commit()
+        except WorkspaceError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"campaign {campaign.slug} ({campaign.state()})")
+        click.echo(f"survey link: {survey_url(campaign)}")
+
+    @app.cli.command("classify-pending")
+    @click.option("--limit", type=int, default=None)
+    def classify_pending_cmd(limit):
+        """Classify every stored comment that has not been classified yet."""
+        from .classification import classify_pending
+
+        n = classify_pending(limit=limit)
+        click.echo(f"classified {n} comment(s)")
+
+    @app.cli.command("demo")
+    @click.option("--responses", type=int, default=320, show_default=True)
+    @click.option("--no-classify", is_flag=True, help="Leave comments pending.")
+    def demo_cmd(responses, no_classify):
+        """Create (or refresh) the demo workspace; safe to run again."""
+        from .demo import build_demo
+
+        info = build_demo(n_responses=responses, classify=not no_classify, echo=click.echo)
+        base = app.config["PUBLIC_BASE_URL"].rstrip("/")
+        click.echo("")
+        click.echo(f"Survey (employee):   {info['survey_url']}")
+        click.echo(f"Dashboard:           {base}/campaigns/{info['campaign_id']}")
+        click.echo(f"Consultant login:    {info['consultant'][0]} / {info['consultant'][1]}")
+        click.echo(f"DX lead login:       {info['dx_lead'][0]} / {info['dx_lead'][1]}")
+
+    @app.cli.command("campaign-link")
+    @click.argument("slug")
+    def campaign_link_cmd(slug):
+        """Print the survey link of a campaign."""
+        campaign = find_campaign(slug)
+        if campaign is None:
+            raise click.ClickException(f"no campaign {slug!r}")
+        click.echo(survey_url(campaign))
+
+    try:
+        from . import cli_csv
+    except ImportError:
+        pass
+    else:
+        cli_csv.init_app(app)

@@ -1,0 +1,61 @@
+"""Default configuration.
+
+Overridden, in order, by ``instance/config.py`` and by ``TEICHAKU_*`` environment variables
+(``TEICHAKU_DATABASE_URL`` → ``SQLALCHEMY_DATABASE_URI``, ``TEICHAKU_SECRET_KEY`` → ``SECRET_KEY``,
+any other ``TEICHAKU_NAME`` → ``NAME``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# Development-only key: create_app refuses to start with it outside development.
+SECRET_KEY = "dev"
+ENV_NAME = "development"
+SQLALCHEMY_DATABASE_URI = None  # default: sqlite:///<instance>/teichaku.sqlite3
+SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+QUESTIONNAIRE_DIR = str(REPO_ROOT / "questionnaires")
+MODELS_DIR = str(REPO_ROOT / "models")
+EMBEDDING_MODEL = "default"
+DEFAULT_LANGUAGE = "ja"
+LANGUAGES = ("ja", "en")
+# Public base URL printed in survey links, e.g. https://survey.example.co.jp
+PUBLIC_BASE_URL = "http://127.0.0.1:5000"
+# "background": classify after the response is committed, off the request thread;
+# "sync": classify inline after the commit (tests); "off": leave for `teichaku classify-pending`.
+CLASSIFY_ON_SUBMIT = "background"
+MAX_CONTENT_LENGTH = 1 * 1024 * 1024
+WTF_CSRF_TIME_LIMIT = None  # a survey may stay open in a tab for hours
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+REMEMBER_COOKIE_HTTPONLY = True
+REMEMBER_COOKIE_SAMESITE = "Lax"
+# Anonymity thresholds (enforced in diagnosis.recommend; never below 3).
+MIN_GROUP = 5
+MIN_COMMENTS_GROUP = 10
+
+_ALIASES = {"DATABASE_URL": "SQLALCHEMY_DATABASE_URI"}
+
+
+def from_environment(environ: os._Environ | dict | None = None) -> dict:
+    """Return config overrides taken from TEICHAKU_* environment variables."""
+    environ = os.environ if environ is None else environ
+    out: dict = {}
+    for key, raw in environ.items():
+        if not key.startswith("TEICHAKU_"):
+            continue
+        name = key.removeprefix("TEICHAKU_")
+        name = _ALIASES.get(name, name)
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = raw
+        # Keep strings that merely look like numbers as strings for text settings.
+        if name in {"SECRET_KEY", "SQLALCHEMY_DATABASE_URI", "EMBEDDING_MODEL", "PUBLIC_BASE_URL"}:
+            value = raw
+        out[name] = value
+    return out

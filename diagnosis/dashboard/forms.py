@@ -1,0 +1,49 @@
+"""Forms of the dashboard and the consultant workspace."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import DateField, EmailField, IntegerField, PasswordField, SelectField, StringField
+from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional, Regexp
+
+from ..i18n import LazyPick
+
+
+def _req():
+    return InputRequired(message=LazyPick("この項目は必須です。", "This field is required."))
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("email", validators=[_req(), Length(max=254)])
+    password = PasswordField("password", validators=[_req(), Length(max=200)])
+
+
+class OrganisationForm(FlaskForm):
+    name = StringField("name", validators=[_req(), Length(max=200)])
+    name_en = StringField("name_en", validators=[Optional(), Length(max=200)])
+    employee_count = IntegerField("employee_count", validators=[_req(), NumberRange(1, 1_000_000)])
+    rollout_date = DateField("rollout_date", validators=[Optional()])
+    ai_tool = StringField("ai_tool", validators=[Optional(), Length(max=100)])
+
+
+class CampaignForm(FlaskForm):
+    name = StringField("name", validators=[_req(), Length(max=200)])
+    slug = StringField("slug", validators=[
+        _req(), Regexp(r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$",
+                       message=LazyPick("半角英小文字・数字・ハイフンで3〜64文字", "3–64 characters: a-z, 0-9, -"))])
+    questionnaire_id = SelectField("questionnaire_id", choices=[])
+    opens_on = DateField("opens_on", validators=[_req()])
+    closes_on = DateField("closes_on", validators=[Optional()])
+    languages = SelectField("languages", choices=[("ja,en", "日本語 + English"), ("ja", "日本語"),
+                                                  ("en", "English")])
+
+
+class UserForm(FlaskForm):
+    email = EmailField("email", validators=[_req(), Email(check_deliverability=False),
+                                            Length(max=254)])
+    name = StringField("name", validators=[_req(), Length(max=200)])
+    password = PasswordField("password", validators=[_req(), Length(min=10, max=200)])
+
+
+class ConfirmForm(FlaskForm):
+    """An empty form that carries only the CSRF token, for POST buttons."""

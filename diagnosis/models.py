@@ -1,0 +1,246 @@
+"""Database models (SQLAlchemy 2). Portable SQL only: SQLite by default, PostgreSQL in production."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from typing import Any
+
+from flask_login import UserMixin
+from sqlalchemy import JSON, Column, ForeignKey, String, Table, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .extensions import db
+
+ROLES = ("consultant", "dx_lead")
+SEGMENT_FIELDS = ("department", "role", "age_band", "tenure")
+
+
+def utcnow() -> dt.datetime:
+    """Current UTC time, naive (stored as UTC everywhere)."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def today() -> dt.date:
+    """Today's date in UTC."""
+    return utcnow().date()
+
+
+def new_token() -> str:
+    """An unguessable public token for a survey link (128 bits)."""
+    return secrets.token_urlsafe(16)
+
+
+user_organisations = Table(
+    "user_organisation",
+    db.metadata,
+    Column("user_id", ForeignKey("user.id", ondelete="CASCADE"), primary_key=True),
+    Column("organisation_id", ForeignKey("organisation.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Organisation(db.Model):
+    """A client company."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str | None] = mapped_column(String(200))
+    employee_count: Mapped[int]
+    rollout_date: Mapped[dt.date | None]
+    ai_tool: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    campaigns: Mapped[list[Campaign]] = relationship(
+        back_populates="organisation", order_by="Campaign.opens_on", cascade="all, delete-orphan"
+    )
+    users: Mapped[list[User]] = relationship(
+        secondary=user_organisations, back_populates="organisations"
+    )
+
+    def display_name(self, lang: str = "ja") -> str:
+        """Name in the requested language, falling back to the main name."""
+        return (self.name_en if lang == "en" and self.name_en else self.name) or ""
+
+
+class User(UserMixin, db.Model):
+    """A consultant or a DX lead; sees only the organisations linked to them."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[dt.datetime | None]
+
+    organisations: Mapped[list[Organisation]] = relationship(
+        secondary=user_organisations, back_populates="users", order_by="Organisation.name"
+    )
+
+    def set_password(self, password: str) -> None:
+        """Store a salted hash of the password."""
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        """True when the password matches the stored hash."""
+        return check_password_hash(self.password_hash, password)
+
+    @property
+    def is_active(self) -> bool:  # flask-login
+        return self.active
+
+    @property
+    def is_consultant(self) -> bool:
+        return self.role == "consultant"
+
+    def can_see(self, organisation_id: int) -> bool:
+        """True when this user may see the organisation."""
+        return any(o.id == organisation_id for o in self.organisations)
+
+
+class Campaign(db.Model):
+    """One survey wave of an organisation."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisation.id", ondelete="CASCADE"), index=True
+    )
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    questionnaire_id: Mapped[str] = mapped_column(String(64))
+    questionnaire_version: Mapped[int]
+    languages: Mapped[str] = mapped_column(String(20), default="ja,en")
+    opens_on: Mapped[dt.date]
+    closes_on: Mapped[dt.date | None]
+    closed_at: Mapped[dt.datetime | None]
+    public_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)
+    consultant_note: Mapped[str | None] = mapped_column(db.Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    organisation: Mapped[Organisation] = relationship(back_populates="campaigns")
+    responses: Mapped[list[Response]] = relationship(
+        back_populates="campaign", cascade="all, delete-orphan", passive_deletes=True
+    )
+    interviews: Mapped[list[InterviewNote]] = relationship(
+        back_populates="campaign", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    @property
+    def language_list(self) -> list[str]:
+        return [x for x in self.languages.split(",") if x]
+
+    def state(self, on: dt.date | None = None) -> str:
+        """'scheduled', 'open' or 'closed' on the given day."""
+        on = on or today()
+        if self.closed_at is not None or (self.closes_on is not None and on > self.closes_on):
+            return "closed"
+        if on < self.opens_on:
+            return "scheduled"
+        return "open"
+
+
+class Response(db.Model):
+    """One employee's anonymous answers. No IP, user agent or identity is stored."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaign.id", ondelete="CASCADE"), index=True
+    )
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    department: Mapped[str | None] = mapped_column(String(64))
+    role: Mapped[str | None] = mapped_column(String(64))
+    age_band: Mapped[str | None] = mapped_column(String(64))
+    tenure: Mapped[str | None] = mapped_column(String(64))
+    lang: Mapped[str] = mapped_column(String(8), default="ja")
+    source: Mapped[str] = mapped_column(String(16), default="web")
+    # Day only: a timestamp to the second could identify a respondent.
+    submitted_on: Mapped[dt.date] = mapped_column(default=today)
+    classification_status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+
+    campaign: Mapped[Campaign] = relationship(back_populates="responses")
+    comments: Mapped[list[Comment]] = relationship(
+        back_populates="response", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    def segments(self) -> dict[str, str | None]:
+        """The segment attributes of this response."""
+        return {f: getattr(self, f) for f in SEGMENT_FIELDS}
+
+
+class InterviewNote(db.Model):
+    """Notes of a hearing (ヒアリング) with an interviewee or a group."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaign.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(200))
+    interviewee: Mapped[str | None] = mapped_column(String(200))
+    department: Mapped[str | None] = mapped_column(String(64))
+    role: Mapped[str | None] = mapped_column(String(64))
+    age_band: Mapped[str | None] = mapped_column(String(64))
+    tenure: Mapped[str | None] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(db.Text)
+    held_on: Mapped[dt.date | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    classification_status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+
+    campaign: Mapped[Campaign] = relationship(back_populates="interviews")
+    comments: Mapped[list[Comment]] = relationship(
+        back_populates="interview", cascade="all, delete-orphan", passive_deletes=True,
+        order_by="Comment.position",
+    )
+
+    def segments(self) -> dict[str, str | None]:
+        """The segment attributes of this note."""
+        return {f: getattr(self, f) for f in SEGMENT_FIELDS}
+
+
+class Comment(db.Model):
+    """A unit of free-text evidence: a survey answer, or one sentence of interview notes."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaign.id", ondelete="CASCADE"), index=True
+    )
+    response_id: Mapped[int | None] = mapped_column(
+        ForeignKey("response.id", ondelete="CASCADE"), index=True
+    )
+    interview_id: Mapped[int | None] = mapped_column(
+        ForeignKey("interview_note.id", ondelete="CASCADE"), index=True
+    )
+    source: Mapped[str] = mapped_column(String(16))  # "survey" | "interview"
+    item_id: Mapped[str | None] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column(default=0)
+    text: Mapped[str] = mapped_column(db.Text)
+    label: Mapped[str | None] = mapped_column(String(16))  # cause id, "unclear", None = pending
+    confidence: Mapped[float | None]
+    scores: Mapped[dict[str, float] | None] = mapped_column(JSON)
+    model_version: Mapped[str | None] = mapped_column(String(64))
+    corrected_label: Mapped[str | None] = mapped_column(String(16))
+    corrected_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    corrected_at: Mapped[dt.datetime | None]
+
+    campaign: Mapped[Campaign] = relationship()
+    response: Mapped[Response | None] = relationship(back_populates="comments")
+    interview: Mapped[InterviewNote | None] = relationship(back_populates="comments")
+
+    @property
+    def effective_label(self) -> str | None:
+        """The human correction when there is one, else the model's label."""
+        return self.corrected_label or self.label
+
+
+class UsedNonce(db.Model):
+    """A survey form nonce that has been spent; makes a double submit store one response."""
+
+    __table_args__ = (UniqueConstraint("nonce"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(64))
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    used_on: Mapped[dt.date] = mapped_column(default=today)

@@ -1,0 +1,7 @@
+"""Employee-facing survey blueprint."""
+
+from flask import Blueprint
+
+bp = Blueprint("survey", __name__)
+
+from . import routes  # noqa: E402,F401  (routes register on bp)

@@ -1,0 +1,90 @@
+"""Survey forms composed per questionnaire (WTForms dynamic form composition)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from flask_wtf import FlaskForm
+from wtforms import Field, HiddenField, RadioField, SelectField, TextAreaField
+from wtforms.validators import InputRequired, Optional, StopValidation, ValidationError
+
+from ..i18n import gettext
+from ..questionnaire import Item, Questionnaire
+from ..responses import has_control_chars
+
+
+class _OneOf:
+    """Accept only the item's own codes, with a localised message (tampered values fail)."""
+
+    def __init__(self, codes: tuple[str, ...], lang: str) -> None:
+        self.codes, self.lang = codes, lang
+
+    def __call__(self, form: FlaskForm, field: Field) -> None:
+        if field.data not in self.codes:
+            raise ValidationError(gettext("validation.choice", self.lang))
+
+
+class _TextRules:
+    """Length and character checks for free text, counted in characters as people see them."""
+
+    def __init__(self, max_length: int, lang: str) -> None:
+        self.max_length, self.lang = max_length, lang
+
+    def __call__(self, form: FlaskForm, field: Field) -> None:
+        text = (field.data or "").replace("\r\n", "\n").strip()
+        if len(text) > self.max_length:
+            raise StopValidation(
+                gettext("validation.too_long", self.lang, max=self.max_length, n=len(text))
+            )
+        if has_control_chars(text):
+            raise StopValidation(gettext("validation.control_chars", self.lang))
+
+
+def _presence(item: Item, lang: str) -> list:
+    if item.required:
+        return [InputRequired(message=gettext("validation.required", lang))]
+    return [Optional()]
+
+
+def _make_field(item: Item, lang: str) -> Field:
+    label = item.label.get(lang)
+    description = item.help.get(lang) if item.help else ""
+    choices = [(o.code, o.label.get(lang)) for o in item.options]
+    codes = item.option_codes()
+    if item.type in ("choice", "likert"):
+        return RadioField(
+            label,
+            choices=choices,
+            validators=[*_presence(item, lang), _OneOf(codes, lang)],
+            validate_choice=False,
+            description=description,
+        )
+    if item.type == "segment":
+        return SelectField(
+            label,
+            choices=[("", "—")] + choices,
+            validators=[Optional(), _OneOf(codes, lang)],
+            validate_choice=False,
+            description=description,
+        )
+    return TextAreaField(
+        label,
+        validators=[*_presence(item, lang), _TextRules(item.max_length or 1000, lang)],
+        description=description,
+        render_kw={"rows": 4, "maxlength": item.max_length},
+    )
+
+
+@lru_cache(maxsize=64)
+def build_form(questionnaire: Questionnaire, lang: str = "ja") -> type[FlaskForm]:
+    """A FlaskForm subclass for this questionnaire and language (a new class, never mutated)."""
+    attrs: dict[str, object] = {"nonce": HiddenField()}
+    for item in questionnaire.items:
+        attrs[item.id] = _make_field(item, lang)
+    return type(f"SurveyForm_{questionnaire.id}_{questionnaire.version}_{lang}",
+                (FlaskForm,), attrs)
+
+
+def answers_from_form(form: FlaskForm, questionnaire: Questionnaire) -> dict[str, str]:
+    """The validated answers of a form, keyed by item id."""
+    return {item.id: form[item.id].data for item in questionnaire.items}

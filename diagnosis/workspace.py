@@ -1,0 +1,111 @@
+"""Creating organisations, campaigns and users: one service used by the CLI, the web UI and the demo."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from .extensions import db
+from .models import ROLES, Campaign, Organisation, User
+from .questionnaire import Questionnaire
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MIN_PASSWORD = 10
+
+
+class WorkspaceError(ValueError):
+    """Invalid input for a workspace operation; the message is shown to the user."""
+
+
+def questionnaire(qid: str) -> Questionnaire:
+    """The loaded questionnaire with this id."""
+    q = current_app.extensions["questionnaires"].get(qid)
+    if q is None or q.kind != "survey":
+        raise WorkspaceError(f"unknown survey questionnaire '{qid}'")
+    return q
+
+
+def create_organisation(name: str, employee_count: int, rollout_date: dt.date | None = None,
+                        name_en: str | None = None, ai_tool: str | None = None) -> Organisation:
+    """Add an organisation (not committed)."""
+    name = (name or "").strip()
+    if not name:
+        raise WorkspaceError("organisation name is required")
+    if employee_count is None or employee_count < 1:
+        raise WorkspaceError("employee count must be at least 1")
+    org = Organisation(name=name, name_en=(name_en or "").strip() or None,
+                       employee_count=int(employee_count), rollout_date=rollout_date,
+                       ai_tool=(ai_tool or "").strip() or None)
+    db.session.add(org)
+    return org
+
+
+def find_organisation(ref: str | int) -> Organisation | None:
+    """An organisation by id or exact name."""
+    if isinstance(ref, int) or str(ref).isdigit():
+        return db.session.get(Organisation, int(ref))
+    return db.session.scalar(select(Organisation).where(Organisation.name == ref))
+
+
+def create_campaign(org: Organisation, slug: str, name: str, questionnaire_id: str = "ai-adoption",
+                    opens_on: dt.date | None = None, closes_on: dt.date | None = None,
+                    languages: str = "ja,en") -> Campaign:
+    """Add a survey wave (not committed), with a fresh unguessable public token."""
+    slug = (slug or "").strip().lower()
+    if not SLUG.match(slug):
+        raise WorkspaceError("slug must be 3–64 characters: lowercase letters, digits and hyphens")
+    if db.session.scalar(select(Campaign).where(Campaign.slug == slug)) is not None:
+        raise WorkspaceError(f"slug '{slug}' is already used")
+    q = questionnaire(questionnaire_id)
+    langs = [x.strip() for x in languages.split(",") if x.strip()]
+    if not langs or any(x not in ("ja", "en") for x in langs):
+        raise WorkspaceError("languages must be ja, en or ja,en")
+    opens_on = opens_on or dt.date.today()
+    if closes_on is not None and closes_on < opens_on:
+        raise WorkspaceError("the closing date is before the opening date")
+    campaign = Campaign(organisation=org, slug=slug, name=(name or slug).strip(),
+                        questionnaire_id=q.id, questionnaire_version=q.version,
+                        languages=",".join(langs), opens_on=opens_on, closes_on=closes_on,
+                        public_token=secrets.token_urlsafe(16))
+    db.session.add(campaign)
+    return campaign
+
+
+def find_campaign(slug: str) -> Campaign | None:
+    """A campaign by its slug."""
+    return db.session.scalar(select(Campaign).where(Campaign.slug == slug))
+
+
+def create_user(email: str, name: str, role: str, password: str,
+                organisations: list[Organisation] | tuple = ()) -> User:
+    """Add a user (not committed) with a hashed password."""
+    email = (email or "").strip().lower()
+    if not EMAIL.match(email):
+        raise WorkspaceError("a valid e-mail address is required")
+    if role not in ROLES:
+        raise WorkspaceError(f"role must be one of {', '.join(ROLES)}")
+    if len(password or "") < MIN_PASSWORD:
+        raise WorkspaceError(f"the password needs at least {MIN_PASSWORD} characters")
+    if db.session.scalar(select(User).where(func.lower(User.email) == email)) is not None:
+        raise WorkspaceError(f"a user with e-mail {email} already exists")
+    user = User(email=email, name=(name or email).strip(), role=role)
+    user.set_password(password)
+    user.organisations = list(organisations)
+    db.session.add(user)
+    return user
+
+
+def find_user(email: str) -> User | None:
+    """A user by e-mail (case-insensitive)."""
+    return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+
+
+def survey_url(campaign: Campaign) -> str:
+    """The public link employees open."""
+    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    return f"{base}/s/{campaign.public_token}"
