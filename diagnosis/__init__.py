@@ -63,6 +63,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     auth.init_app(app)
     security.init_app(app)
+    # The survey validates its CSRF token inside the form (FlaskForm) instead of the global
+    # hook, so an expired token re-renders the form with the employee's answers kept.
+    csrf.exempt(survey_bp)
     app.register_blueprint(survey_bp)
     app.register_blueprint(dashboard_bp)
     cli.init_app(app)

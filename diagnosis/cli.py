@@ -134,6 +134,9 @@ def init_app(app: Flask) -> None:
         """Create (or refresh) the demo workspace; safe to run again."""
         from .demo import build_demo
 
+        if app.config.get("ENV_NAME") != "development" and not app.testing:
+            # The demo logins have published passwords: never create them on a real server.
+            raise click.ClickException("the demo workspace is for development only")
         info = build_demo(n_responses=responses, classify=not no_classify, echo=click.echo)
         base = app.config["PUBLIC_BASE_URL"].rstrip("/")
         click.echo("")

@@ -14,7 +14,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # Development-only key: create_app refuses to start with it outside development.
-SECRET_KEY = "dev"
+SECRET_KEY = "dev"  # noqa: S105 - placeholder, refused outside development
 ENV_NAME = "development"
 SQLALCHEMY_DATABASE_URI = None  # default: sqlite:///<instance>/teichaku.sqlite3
 SQLALCHEMY_ENGINE_OPTIONS: dict = {}

