@@ -55,7 +55,7 @@ bench:
 	$(PY) bench/bench_classify.py
 
 lock:  ## re-pin every Python dependency from the current venv
-	$(PY) -m pip freeze --exclude-editable | grep -v '^-e ' > requirements.lock
+	$(PY) -m pip freeze --exclude-editable | grep -v '^-e ' | sed 's/^torch==2.13.0+cpu/torch==2.13.0/' > requirements.lock
 
 clean-venv:
 	rm -rf $(VENV)
