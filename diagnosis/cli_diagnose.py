@@ -1,0 +1,119 @@
+"""``teichaku diagnose CAMPAIGN``: the cause diagnosis and remedy recommendation on the terminal."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import click
+from flask import Flask, current_app
+
+
+def _date(value: str | None) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"not a date (YYYY-MM-DD): {value}") from None
+
+
+def render_text(d: dict[str, Any], lang: str = "ja") -> str:
+    """A readable plain-text report of a diagnosis dictionary."""
+    en = lang == "en"
+    lines: list[str] = []
+    camp = d["campaign"]
+    lines.append(f"{camp['organisation']} — {camp['name']} ({camp['slug']})")
+    lines.append(("Report date: " if en else "作成日: ") + d["report_date"])
+    lines.append("")
+    lines.append("Findings" if en else "所見")
+    lines += [f"  - {f}" for f in d["findings"]]
+    if d["suppressed"]:
+        return "\n".join(lines)
+    lines.append("")
+    lines.append("Causes (score 0-100, higher = bigger problem)" if en
+                 else "原因（スコア0〜100、高いほど問題が大きい）")
+    for cid, c in d["causes"].items():
+        if cid == "other":
+            share = "–" if c["share"] is None else f"{100 * c['share']:.0f}%"
+            lines.append(f"  other       share {share}  n={c['n_comments']}  themes {c['themes']}")
+            continue
+        share = "–" if c["share"] is None else f"{100 * c['share']:.0f}%"
+        lk = c["likert"]["score"]
+        lines.append(f"  {cid:<11} score {c['score'] if c['score'] is not None else '–':>5}  "
+                     f"share {share:>4}  n={c['n_comments']:<4} likert {lk if lk is not None else '–'}")
+    lines.append(("Dominant cause: " if en else "主因: ") + str(d["dominant_cause"]))
+    lines.append("")
+    for p in d["prerequisites"]:
+        lines.append(("FIRST: " if en else "最初に: ") + p["name"])
+        lines.append(f"  {p['text']}")
+        lines += [f"  * {r}" for r in p["reasons"]]
+    lines.append("")
+    lines.append("Recommendations" if en else "推奨施策")
+    for r in d["recommendations"]:
+        mark = (" ← start here" if en else " ← ここから着手") if r["start"] else ""
+        lines.append(f"{r['rank']}. {r['name']} [{r['remedy']}] score {r['score']}{mark}")
+        lines.append(f"   {r['summary']}")
+        lines += [f"   * {x}" for x in r["reasons"]]
+        if r["quotes"]:
+            lines.append("   " + ("Voices:" if en else "声:"))
+            lines += [f"     “{q}”" if en else f"     「{q}」" for q in r["quotes"]]
+        if r["start"]:
+            lines.append("   " + ("90-day plan:" if en else "90日計画:"))
+            lines += [f"     [{p['days']}] {p['text']}" for p in r["plan"]]
+            lines.append("   KPI:")
+            lines += [f"     - {k}" for k in r["kpis"]]
+            lines.append(("   Review: " if en else "   レビュー日: ") + str(r["review_date"]))
+    lines.append("")
+    lines.append("Supporting mechanisms" if en else "支える仕組み")
+    lines += [f"  - {m['name']}: {m['text']}" for m in d["supporting"]]
+    return "\n".join(lines)
+
+
+def init_app(app: Flask) -> None:
+    """Register ``teichaku diagnose``."""
+
+    @app.cli.command("diagnose")
+    @click.argument("campaign")
+    @click.option("--json", "as_json", is_flag=True, help="Print the diagnosis as JSON.")
+    @click.option("--lang", type=click.Choice(["ja", "en"]), default="ja", show_default=True)
+    @click.option("--date", "report_date", default=None, help="Report date (YYYY-MM-DD).")
+    @click.option("--compare", "earlier", default=None,
+                  help="Slug of an earlier campaign of the same organisation to compare with.")
+    def diagnose_cmd(campaign, as_json, lang, report_date, earlier):
+        """Diagnose CAMPAIGN (slug) and recommend where to start."""
+        from .recommend.loader import CampaignNotFound, find_campaign
+        from .recommend.service import diagnose_campaign
+        from .recommend.waves import WaveError, compare
+
+        kwargs = {
+            "report_date": _date(report_date),
+            "min_group": current_app.config.get("MIN_GROUP"),
+            "min_comments_group": current_app.config.get("MIN_COMMENTS_GROUP"),
+        }
+
+        def run(ref: str):
+            try:
+                c = find_campaign(ref)
+            except CampaignNotFound:
+                raise click.ClickException(f"no campaign {ref!r}") from None
+            q = current_app.extensions.get("questionnaires", {}).get(c.questionnaire_id)
+            return diagnose_campaign(c, lang, questionnaire=q, **kwargs)
+
+        diag = run(campaign)
+        out = diag.to_dict()
+        if earlier:
+            try:
+                out["wave_comparison"] = compare(run(earlier), diag).to_dict()
+            except WaveError as exc:
+                raise click.ClickException(str(exc)) from None
+        if as_json:
+            click.echo(json.dumps(out, ensure_ascii=False, indent=2))
+            return
+        click.echo(render_text(out, lang))
+        if earlier:
+            click.echo("")
+            click.echo("Compared with the earlier wave" if lang == "en" else "前回との比較")
+            for f in out["wave_comparison"]["findings"]:
+                click.echo(f"  - {f}")

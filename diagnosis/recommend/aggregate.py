@@ -1,0 +1,205 @@
+"""Aggregation of responses and evidence: usage funnel, Likert scores per cause, comment shares."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from .data import CAUSES, LABELS, USAGE_CODES, Evidence, LikertSpec, ResponseData
+from .playbook import Playbook
+from .stats import effective_n, mean_se, wilson
+
+DONT_KNOW = "dk"
+EVER_USED = ("tried_once", "monthly", "weekly", "daily")
+HABIT = ("weekly", "daily")
+
+
+@dataclass(frozen=True)
+class Usage:
+    """The usage funnel of a group."""
+
+    counts: dict[str, int]
+    n: int
+    adoption_rate: float | None  # ever used
+    habit_rate: float | None  # weekly or more
+
+    def to_dict(self) -> dict:
+        """JSON-ready form (rates as fractions 0-1)."""
+        return {"counts": dict(self.counts), "n": self.n,
+                "adoption_rate": _r3(self.adoption_rate), "habit_rate": _r3(self.habit_rate)}
+
+
+@dataclass(frozen=True)
+class LikertStats:
+    """Likert results of one cause: 0-100 score (higher = more favourable), favourable %."""
+
+    cause: str
+    score: float | None
+    se: float
+    favourable: float | None
+    n: int  # respondents with at least one non-"don't know" answer
+    n_answers: int
+    by_respondent: dict[int, float] = field(default_factory=dict, repr=False)
+
+    @property
+    def problem(self) -> float | None:
+        """100 minus the score: how much of a problem this cause is on the rated questions."""
+        return None if self.score is None else 100.0 - self.score
+
+    def to_dict(self) -> dict:
+        """JSON-ready form."""
+        return {"score": _r1(self.score), "favourable": _r3(self.favourable), "n": self.n,
+                "n_answers": self.n_answers}
+
+
+@dataclass(frozen=True)
+class TextStats:
+    """Shares of classified evidence per label (weighted by source), with Wilson intervals."""
+
+    counts: dict[str, int]
+    weights: dict[str, float]
+    total: int
+    total_weight: float
+    n_eff: float
+    z: float = 1.96
+
+    def share(self, label: str) -> float | None:
+        """Weighted share of the label among classified evidence, None without evidence."""
+        if self.total_weight <= 0:
+            return None
+        return self.weights.get(label, 0.0) / self.total_weight
+
+    def interval(self, label: str) -> tuple[float, float]:
+        """Wilson interval of the share at the effective sample size."""
+        p = self.share(label)
+        if p is None:
+            return (0.0, 1.0)
+        return wilson(p * self.n_eff, self.n_eff, self.z)
+
+
+def item_value(response: ResponseData, spec: LikertSpec) -> int | None:
+    """The 1-5 answer of a Likert item with reverse wording undone; None for missing or 'dk'."""
+    raw = response.answers.get(spec.id)
+    if raw is None or raw == DONT_KNOW or isinstance(raw, bool):
+        return None
+    try:
+        v = int(raw)
+    except (TypeError, ValueError):
+        return None
+    if not 1 <= v <= 5:
+        return None
+    return 6 - v if spec.reverse else v
+
+
+def usage_funnel(responses: Sequence[ResponseData]) -> Usage:
+    """Counts per usage code, adoption rate (ever used) and habit rate (weekly or more)."""
+    counts = dict.fromkeys(USAGE_CODES, 0)
+    for r in responses:
+        if r.usage:
+            counts[r.usage] += 1
+    n = sum(counts.values())
+    if n == 0:
+        return Usage(counts, 0, None, None)
+    return Usage(counts, n, sum(counts[c] for c in EVER_USED) / n,
+                 sum(counts[c] for c in HABIT) / n)
+
+
+def likert_stats(responses: Sequence[ResponseData], specs: Iterable[LikertSpec],
+                 cause: str) -> LikertStats:
+    """Score of one cause: the mean over respondents of their mean item answer, on 0-100."""
+    specs = [s for s in specs if s.cause == cause]
+    per: dict[int, float] = {}
+    favourable = answers = 0
+    for r in responses:
+        values = [v for s in specs if (v := item_value(r, s)) is not None]
+        if not values:
+            continue
+        per[r.id] = (sum(values) / len(values) - 1) / 4 * 100
+        answers += len(values)
+        favourable += sum(1 for v in values if v >= 4)
+    mean, se = mean_se(list(per.values()))
+    return LikertStats(cause, mean, se, favourable / answers if answers else None, len(per),
+                       answers, per)
+
+
+def likert_items_problem(responses: Sequence[ResponseData], specs: Iterable[LikertSpec],
+                         item_ids: Iterable[str]) -> tuple[float | None, int]:
+    """Mean problem level (0-100, 100 = all strongly unfavourable) of chosen items, and answers."""
+    wanted = set(item_ids)
+    values = [v for r in responses for s in specs if s.id in wanted
+              if (v := item_value(r, s)) is not None]
+    if not values:
+        return None, 0
+    return 100 - (sum(values) / len(values) - 1) / 4 * 100, len(values)
+
+
+def usable(evidence: Iterable[Evidence], pb: Playbook) -> list[Evidence]:
+    """Classified evidence with a known label and enough confidence."""
+    min_conf = pb.section("scoring")["min_confidence"]
+    return [e for e in evidence if e.label in LABELS and e.confidence >= min_conf]
+
+
+def text_stats(evidence: Iterable[Evidence], pb: Playbook) -> TextStats:
+    """Weighted label shares of classified evidence (interview sentences weigh less)."""
+    sc = pb.section("scoring")
+    source_weights = sc["source_weights"]
+    counts = dict.fromkeys(LABELS, 0)
+    weights = dict.fromkeys(LABELS, 0.0)
+    ws = []
+    for e in usable(evidence, pb):
+        w = float(source_weights.get(e.source, 1.0))
+        if w <= 0:
+            continue
+        counts[e.label] += 1
+        weights[e.label] += w
+        ws.append(w)
+    return TextStats(counts, weights, sum(counts.values()), sum(ws), effective_n(ws), sc["z"])
+
+
+def theme_of(text: str, pb: Playbook) -> str | None:
+    """The first 'other' theme whose patterns match the text."""
+    for theme, patterns in pb.theme_patterns.items():
+        if any(p.search(text) for p in patterns):
+            return theme
+    return None
+
+
+def other_themes(evidence: Iterable[Evidence], pb: Playbook) -> dict[str, int]:
+    """Counts of the 'other' evidence per recognisable theme ('unthemed' for the rest)."""
+    out = dict.fromkeys(pb.theme_patterns, 0)
+    out["unthemed"] = 0
+    for e in usable(evidence, pb):
+        if e.label == "other":
+            out[theme_of(e.text, pb) or "unthemed"] += 1
+    return out
+
+
+@dataclass(frozen=True)
+class GroupStats:
+    """All aggregates of one group (the whole campaign or one segment value)."""
+
+    n: int
+    usage: Usage
+    likert: dict[str, LikertStats]
+    text: TextStats
+    themes: dict[str, int]
+
+
+def group_stats(responses: Sequence[ResponseData], evidence: Sequence[Evidence],
+                specs: Sequence[LikertSpec], pb: Playbook) -> GroupStats:
+    """Aggregate one group of responses and the evidence that belongs to it."""
+    return GroupStats(
+        n=len(responses),
+        usage=usage_funnel(responses),
+        likert={c: likert_stats(responses, specs, c) for c in CAUSES},
+        text=text_stats(evidence, pb),
+        themes=other_themes(evidence, pb),
+    )
+
+
+def _r1(x: float | None) -> float | None:
+    return None if x is None else round(x, 1)
+
+
+def _r3(x: float | None) -> float | None:
+    return None if x is None else round(x, 3)

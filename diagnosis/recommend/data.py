@@ -1,0 +1,83 @@
+"""Plain data a diagnosis works on, detached from the database (see :mod:`.loader`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+CAUSES: tuple[str, ...] = ("purpose", "leadership", "support")
+LABELS: tuple[str, ...] = CAUSES + ("other",)
+USAGE_CODES: tuple[str, ...] = ("never", "tried_once", "monthly", "weekly", "daily")
+SEGMENT_FIELDS: tuple[str, ...] = ("department", "role", "age_band", "tenure")
+
+
+@dataclass(frozen=True)
+class LikertSpec:
+    """A Likert item: which cause it measures and whether it is worded negatively."""
+
+    id: str
+    cause: str
+    reverse: bool = False
+
+
+@dataclass(frozen=True)
+class ResponseData:
+    """One anonymous response: answers by item id and its segment values."""
+
+    id: int
+    answers: dict[str, Any]
+    segments: dict[str, str | None] = field(default_factory=dict)
+
+    @property
+    def usage(self) -> str | None:
+        """The usage funnel code, when answered and known."""
+        value = self.answers.get("usage")
+        return value if value in USAGE_CODES else None
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One classified unit of free text (a survey comment or an interview sentence)."""
+
+    id: int
+    text: str
+    label: str | None
+    confidence: float
+    source: str = "survey"
+    item_id: str | None = None
+    segments: dict[str, str | None] = field(default_factory=dict)
+    response_id: int | None = None
+
+
+@dataclass(frozen=True)
+class OrgContext:
+    """What the recommender needs to know about the organisation."""
+
+    employee_count: int
+    rollout_date: dt.date | None
+    report_date: dt.date
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class CampaignData:
+    """A campaign turned into plain data: the only input of the pure diagnosis functions."""
+
+    campaign_id: int
+    slug: str
+    name: str
+    organisation_id: int
+    questionnaire_id: str
+    questionnaire_version: int
+    context: OrgContext
+    likert_items: tuple[LikertSpec, ...]
+    responses: tuple[ResponseData, ...]
+    evidence: tuple[Evidence, ...] = ()
+    # field -> code -> {"ja": ..., "en": ...}; used only for display.
+    segment_labels: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
+
+    def segment_label(self, field_name: str, code: str, lang: str) -> str:
+        """Display label of a segment value, the code itself when unknown."""
+        labels = self.segment_labels.get(field_name, {}).get(code)
+        return (labels or {}).get(lang) or code

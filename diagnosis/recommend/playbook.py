@@ -1,0 +1,264 @@
+"""The remedy playbook (questionnaires/playbook.yaml): weights and texts, validated at load."""
+
+from __future__ import annotations
+
+import re
+import string
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .data import CAUSES, LABELS
+
+REMEDIES: tuple[str, ...] = ("success_stories", "training", "help_desk")
+PREREQUISITES: tuple[str, ...] = ("executive_sponsorship", "governance_first")
+SUPPORTING: tuple[str, ...] = ("manual", "monthly_review", "three_month_review", "governance")
+LANGS = ("ja", "en")
+DEFAULT_PATH = Path(__file__).resolve().parents[2] / "questionnaires" / "playbook.yaml"
+# Text keys the code formats; a playbook missing one fails at load, not mid-report.
+REQUIRED_TEXTS: tuple[str, ...] = (
+    "find_suppressed", "find_response", "find_usage", "find_cause", "find_cause_no_text",
+    "find_segment", "find_dominant", "find_mixed", "find_theme", "find_no_text", "reason_cause",
+    "reason_purpose", "reason_leadership", "reason_support", "kind_training", "kind_help_desk",
+    "decider_text", "decider_likert", "decider_both", "decider_none", "reason_mixed",
+    "reason_runner_up", "reason_small_org", "reason_drop_off", "reason_early",
+    "reason_past_window", "reason_age_spread", "metric_support", "metric_habit",
+    "reason_governance", "reason_exec_prereq", "plan_kpis_per_department",
+    "plan_executives_present", "plan_generation_aware", "plan_drop_off", "plan_past_window",
+    "plan_governance_first", "kpi_habit", "none_yet", "segment_field_department",
+    "segment_field_role", "segment_field_age_band", "segment_field_tenure", "wave_cause",
+    "wave_usage", "wave_target_improved", "wave_target_not_improved",
+)
+
+
+class PlaybookError(ValueError):
+    """The playbook file is invalid; the message names the file, the key and the reason."""
+
+    def __init__(self, source: str, key: str, reason: str) -> None:
+        super().__init__(f"{source}: {key}: {reason}")
+
+
+@dataclass(frozen=True)
+class Playbook:
+    """A validated playbook: the raw mapping plus compiled patterns."""
+
+    data: dict[str, Any]
+    patterns: dict[str, tuple[re.Pattern[str], ...]]
+    theme_patterns: dict[str, tuple[re.Pattern[str], ...]]
+    source: str = ""
+
+    def section(self, name: str) -> dict[str, Any]:
+        """A top-level mapping of the playbook."""
+        return self.data[name]
+
+    def text(self, key: str, lang: str, **values: Any) -> str:
+        """A template from ``texts`` formatted in ``lang``."""
+        return _pick(self.data["texts"][key], lang).format(**values)
+
+    def cause_name(self, cause: str, lang: str) -> str:
+        """Display name of a cause."""
+        return _pick(self.data["causes"][cause], lang)
+
+    def remedy(self, remedy: str) -> dict[str, Any]:
+        """The playbook entry of a remedy."""
+        return self.data["remedies"][remedy]
+
+    def remedy_name(self, remedy: str, lang: str) -> str:
+        """Display name of a remedy."""
+        return _pick(self.data["remedies"][remedy]["name"], lang)
+
+    def theme_label(self, theme: str, lang: str) -> str:
+        """Display label of an 'other' theme."""
+        return _pick(self.data["themes"][theme]["label"], lang)
+
+    def department_kpi(self, department: str, lang: str) -> str:
+        """Example measurable KPI for a department code."""
+        kpis = self.data["department_kpis"]
+        return _pick(kpis.get(department) or kpis["default"], lang)
+
+
+def _pick(text: dict[str, str], lang: str) -> str:
+    return text["en"] if lang == "en" else text["ja"]
+
+
+class _Validator:
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, key: str, reason: str) -> PlaybookError:
+        return PlaybookError(self.source, key, reason)
+
+    def mapping(self, value: Any, key: str, required: tuple[str, ...] = ()) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(key, "must be a mapping")
+        for k in required:
+            if k not in value:
+                raise self.fail(key, f"missing '{k}'")
+        return value
+
+    def number(self, value: Any, key: str, lo: float = 0.0, hi: float | None = None) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.fail(key, f"must be a number, not {value!r}")
+        if value < lo or (hi is not None and value > hi):
+            raise self.fail(key, f"must be between {lo} and {hi}, not {value}")
+        return float(value)
+
+    def text(self, value: Any, key: str) -> None:
+        self.mapping(value, key, LANGS)
+        fields = []
+        for lang in LANGS:
+            v = value[lang]
+            if not isinstance(v, str) or not v.strip():
+                raise self.fail(key, f"'{lang}' text is missing or empty")
+            try:
+                fields.append({f for _, f, _, _ in string.Formatter().parse(v) if f})
+            except ValueError as exc:
+                raise self.fail(key, f"'{lang}' is not a valid template: {exc}") from None
+        if fields[0] != fields[1]:
+            raise self.fail(key, f"placeholders differ between ja {sorted(fields[0])} "
+                            f"and en {sorted(fields[1])}")
+
+    def patterns(self, value: Any, key: str) -> tuple[re.Pattern[str], ...]:
+        if not isinstance(value, list) or not value:
+            raise self.fail(key, "must be a non-empty list of regular expressions")
+        out = []
+        for i, p in enumerate(value):
+            if not isinstance(p, str) or not p:
+                raise self.fail(f"{key}[{i}]", "must be a non-empty string")
+            try:
+                out.append(re.compile(p, re.IGNORECASE))
+            except re.error as exc:
+                raise self.fail(f"{key}[{i}]", f"invalid regular expression: {exc}") from None
+        return tuple(out)
+
+    def run(self, data: Any) -> Playbook:
+        data = self.mapping(data, "top level", (
+            "version", "anonymity", "scoring", "coverage", "support_split", "rules", "themes",
+            "department_kpis", "causes", "remedies", "prerequisites", "supporting", "texts"))
+        anon = self.mapping(data["anonymity"], "anonymity", ("min_group", "min_comments_group"))
+        self.number(anon["min_group"], "anonymity.min_group", 3)
+        self.number(anon["min_comments_group"], "anonymity.min_comments_group", 3)
+        sc = self.mapping(data["scoring"], "scoring",
+                          ("likert_weight", "text_weight", "source_weights", "min_confidence", "z"))
+        lw = self.number(sc["likert_weight"], "scoring.likert_weight", 0, 1)
+        tw = self.number(sc["text_weight"], "scoring.text_weight", 0, 1)
+        if lw + tw <= 0:
+            raise self.fail("scoring", "likert_weight + text_weight must be positive")
+        sw = self.mapping(sc["source_weights"], "scoring.source_weights", ("survey", "interview"))
+        for k, v in sw.items():
+            self.number(v, f"scoring.source_weights.{k}", 0, 10)
+        self.number(sc["min_confidence"], "scoring.min_confidence", 0, 1)
+        self.number(sc["z"], "scoring.z", 0.5, 5)
+        cov = self.mapping(data["coverage"], "coverage", REMEDIES)
+        for r in REMEDIES:
+            row = self.mapping(cov[r], f"coverage.{r}", CAUSES)
+            for c in CAUSES:
+                self.number(row[c], f"coverage.{r}.{c}", 0, 5)
+        split = self.mapping(data["support_split"], "support_split", (
+            "base", "by_evidence", "text_weight", "likert_weight", "likert_items", "patterns"))
+        for k in ("base", "by_evidence", "text_weight", "likert_weight"):
+            self.number(split[k], f"support_split.{k}", 0, 5)
+        items = self.mapping(split["likert_items"], "support_split.likert_items",
+                             ("training", "help_desk"))
+        for k, v in items.items():
+            if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+                raise self.fail(f"support_split.likert_items.{k}", "must be a list of item ids")
+        pats = self.mapping(split["patterns"], "support_split.patterns", ("training", "help_desk"))
+        patterns = {k: self.patterns(pats[k], f"support_split.patterns.{k}")
+                    for k in ("training", "help_desk")}
+        rules = self.mapping(data["rules"], "rules", (
+            "dominant_bonus", "small_org_max_employees", "drop_off_window_months",
+            "drop_off_bonus", "age_spread", "governance", "improvement_points",
+            "habit_target_points"))
+        self.number(rules["dominant_bonus"], "rules.dominant_bonus", 0, 100)
+        self.number(rules["small_org_max_employees"], "rules.small_org_max_employees", 1)
+        window = rules["drop_off_window_months"]
+        if (not isinstance(window, list) or len(window) != 2
+                or not all(isinstance(x, int | float) for x in window) or window[0] > window[1]):
+            raise self.fail("rules.drop_off_window_months", "must be [first, last] months")
+        for k, v in self.mapping(rules["drop_off_bonus"], "rules.drop_off_bonus").items():
+            if k not in REMEDIES:
+                raise self.fail(f"rules.drop_off_bonus.{k}", "unknown remedy")
+            self.number(v, f"rules.drop_off_bonus.{k}", 0, 100)
+        age = self.mapping(rules["age_spread"], "rules.age_spread",
+                           ("min_bands", "support_points", "habit_points", "bonus"))
+        for k in ("min_bands", "support_points", "habit_points"):
+            self.number(age[k], f"rules.age_spread.{k}", 0)
+        for k, v in self.mapping(age["bonus"], "rules.age_spread.bonus").items():
+            if k not in REMEDIES:
+                raise self.fail(f"rules.age_spread.bonus.{k}", "unknown remedy")
+            self.number(v, f"rules.age_spread.bonus.{k}", 0, 100)
+        gov = self.mapping(rules["governance"], "rules.governance", ("other_share", "security_share"))
+        for k in ("other_share", "security_share"):
+            self.number(gov[k], f"rules.governance.{k}", 0, 1)
+        self.number(rules["improvement_points"], "rules.improvement_points", 0, 100)
+        self.number(rules["habit_target_points"], "rules.habit_target_points", 0, 100)
+        themes = self.mapping(data["themes"], "themes")
+        theme_patterns = {}
+        for name, theme in themes.items():
+            theme = self.mapping(theme, f"themes.{name}", ("label", "patterns"))
+            self.text(theme["label"], f"themes.{name}.label")
+            theme_patterns[name] = self.patterns(theme["patterns"], f"themes.{name}.patterns")
+        if "security" not in themes:
+            raise self.fail("themes", "a 'security' theme is required (governance rule)")
+        kpis = self.mapping(data["department_kpis"], "department_kpis", ("default",))
+        for k, v in kpis.items():
+            self.text(v, f"department_kpis.{k}")
+        causes = self.mapping(data["causes"], "causes", LABELS)
+        for k in LABELS:
+            self.text(causes[k], f"causes.{k}")
+        remedies = self.mapping(data["remedies"], "remedies", REMEDIES)
+        for r in REMEDIES:
+            entry = self.mapping(remedies[r], f"remedies.{r}",
+                                 ("name", "summary", "format", "causes", "plan", "kpis"))
+            self.text(entry["name"], f"remedies.{r}.name")
+            self.text(entry["summary"], f"remedies.{r}.summary")
+            fmt = self.mapping(entry["format"], f"remedies.{r}.format", ("standard", "light"))
+            for k in ("standard", "light"):
+                self.text(fmt[k], f"remedies.{r}.format.{k}")
+            if not isinstance(entry["causes"], list) or not set(entry["causes"]) <= set(CAUSES):
+                raise self.fail(f"remedies.{r}.causes", "must be a list of cause ids")
+            if not isinstance(entry["plan"], list) or not entry["plan"]:
+                raise self.fail(f"remedies.{r}.plan", "must be a non-empty list of phases")
+            for i, phase in enumerate(entry["plan"]):
+                self.mapping(phase, f"remedies.{r}.plan[{i}]", ("days",))
+                self.text(phase, f"remedies.{r}.plan[{i}]")
+            if not isinstance(entry["kpis"], list):
+                raise self.fail(f"remedies.{r}.kpis", "must be a list of texts")
+            for i, kpi in enumerate(entry["kpis"]):
+                self.text(kpi, f"remedies.{r}.kpis[{i}]")
+        for section, names in (("prerequisites", PREREQUISITES), ("supporting", SUPPORTING)):
+            block = self.mapping(data[section], section, names)
+            for n in names:
+                entry = self.mapping(block[n], f"{section}.{n}", ("name", "text"))
+                self.text(entry["name"], f"{section}.{n}.name")
+                self.text(entry["text"], f"{section}.{n}.text")
+        texts = self.mapping(data["texts"], "texts", REQUIRED_TEXTS)
+        for k, v in texts.items():
+            self.text(v, f"texts.{k}")
+        return Playbook(data, patterns, theme_patterns, self.source)
+
+
+def parse_playbook(text: str, source: str = "<string>") -> Playbook:
+    """Parse and validate playbook YAML text."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise PlaybookError(source, "top level", f"invalid YAML: {exc}") from None
+    return _Validator(source).run(data)
+
+
+@lru_cache(maxsize=8)
+def _load_cached(path: str, mtime: float) -> Playbook:
+    return parse_playbook(Path(path).read_text(encoding="utf-8"), path)
+
+
+def load_playbook(path: str | Path | None = None) -> Playbook:
+    """Load and validate the playbook (cached per file and modification time)."""
+    p = Path(path) if path else DEFAULT_PATH
+    if p.is_dir():
+        p = p / "playbook.yaml"
+    return _load_cached(str(p), p.stat().st_mtime)

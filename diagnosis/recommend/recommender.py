@@ -1,0 +1,350 @@
+"""Remedy recommender: ranks success_stories, training and help_desk and names where to start.
+
+Remedy score = sum over causes of ``coverage[remedy][cause] * cause score`` (playbook ``coverage``;
+the support column is split between training and help_desk by :class:`SupportSplit`), plus:
+``dominant_bonus`` for the remedy the dominant cause calls for, ``drop_off_bonus`` inside the
+1-3 month drop-off window, and the age-spread bonus for training. Governance rules and executive
+sponsorship are prerequisites placed before the first remedy when their rule fires.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from .aggregate import GroupStats, theme_of
+from .data import CAUSES, OrgContext
+from .diagnose import MIXED, CauseScore, Dominance, SupportSplit
+from .playbook import REMEDIES, SUPPORTING, Playbook
+from .redact import redact
+from .stats import add_months, months_between
+
+MAX_QUOTE = 160
+MIN_QUOTE = 8
+_JAPANESE = re.compile(r"[ぁ-ゖァ-ヺ一-龥]")
+
+
+@dataclass
+class Recommendation:
+    """One ranked remedy with everything needed to act on it."""
+
+    remedy: str
+    name: str
+    summary: str
+    score: float
+    rank: int = 0
+    start: bool = False
+    reasons: list[str] = field(default_factory=list)
+    quotes: list[str] = field(default_factory=list)
+    format: str = ""
+    lightweight: bool = False
+    flags: list[str] = field(default_factory=list)
+    plan: list[dict[str, str]] = field(default_factory=list)
+    kpis: list[str] = field(default_factory=list)
+    review_date: dt.date | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "remedy": self.remedy, "name": self.name, "summary": self.summary,
+            "score": round(self.score, 1), "rank": self.rank, "start": self.start,
+            "reasons": list(self.reasons), "quotes": list(self.quotes), "format": self.format,
+            "lightweight": self.lightweight, "flags": list(self.flags),
+            "plan": [dict(p) for p in self.plan], "kpis": list(self.kpis),
+            "review_date": self.review_date.isoformat() if self.review_date else None,
+        }
+
+
+@dataclass
+class Mechanism:
+    """A prerequisite or supporting mechanism."""
+
+    id: str
+    name: str
+    text: str
+    reasons: list[str] = field(default_factory=list)
+    first: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"id": self.id, "name": self.name, "text": self.text,
+                "reasons": list(self.reasons), "first": self.first}
+
+
+@dataclass
+class Plan:
+    """The recommender's output."""
+
+    recommendations: list[Recommendation]
+    prerequisites: list[Mechanism]
+    supporting: list[Mechanism]
+    context: dict[str, Any]
+
+    @property
+    def start_with(self) -> str | None:
+        """The remedy to start with."""
+        return self.recommendations[0].remedy if self.recommendations else None
+
+
+def _pct(x: float | None) -> str:
+    return "–" if x is None else f"{round(100 * x)}"
+
+
+def _num(x: float | None) -> str:
+    return "–" if x is None else f"{x:.0f}"
+
+
+def _quote(text: str) -> str:
+    text = " ".join(redact(text).split())
+    return text if len(text) <= MAX_QUOTE else text[: MAX_QUOTE - 1] + "…"
+
+
+def pick_quotes(remedy: str, evidence: list, pb: Playbook, dominant: str,
+                limit: int = 3, lang: str = "ja") -> list[str]:
+    """Up to ``limit`` redacted quotes: the highest-confidence evidence of the remedy's causes."""
+    causes = list(pb.remedy(remedy)["causes"])
+    if dominant in causes:
+        causes = [dominant]
+    pool = [e for e in evidence if e.label in causes]
+    patterns = pb.patterns.get(remedy, ())
+
+    def key(e: Any) -> tuple:
+        fits = any(p.search(e.text) for p in patterns) if patterns else False
+        # Quotes in the report's language read best; the others still qualify.
+        same_lang = bool(_JAPANESE.search(e.text)) == (lang == "ja")
+        return (fits, same_lang, round(e.confidence, 2), min(len(e.text), 60))
+
+    # One-word answers ("研修") say little; use them only when nothing longer exists.
+    long_enough = [e for e in pool if len(e.text.strip()) >= MIN_QUOTE]
+    if len(long_enough) >= 2:
+        pool = long_enough
+    out: list[str] = []
+    for e in sorted(pool, key=key, reverse=True):
+        q = _quote(e.text)
+        if q and q not in out:
+            out.append(q)
+        if len(out) >= limit:
+            break
+    return out
+
+
+def _age_spread(age_groups: list[tuple[str, str, GroupStats]], pb: Playbook,
+                lang: str) -> dict[str, Any] | None:
+    """The largest between-band gap on the support score or the habit rate, when over threshold."""
+    cfg = pb.section("rules")["age_spread"]
+    if len(age_groups) < cfg["min_bands"]:
+        return None
+    found = []
+    support = [(g.likert["support"].score, label) for _, label, g in age_groups
+               if g.likert["support"].score is not None]
+    if len(support) >= cfg["min_bands"]:
+        lo, hi = min(support), max(support)
+        if hi[0] - lo[0] >= cfg["support_points"]:
+            found.append((hi[0] - lo[0], "metric_support", lo, hi, _num))
+    habit = [(100 * g.usage.habit_rate, label) for _, label, g in age_groups
+             if g.usage.habit_rate is not None]
+    if len(habit) >= cfg["min_bands"]:
+        lo, hi = min(habit), max(habit)
+        if hi[0] - lo[0] >= cfg["habit_points"]:
+            found.append((hi[0] - lo[0], "metric_habit", lo, hi, lambda x: f"{x:.0f}%"))
+    if not found:
+        return None
+    gap, metric, lo, hi, fmt = max(found, key=lambda t: t[0])
+    return {"metric": pb.text(metric, lang), "low": fmt(lo[0]), "low_band": lo[1],
+            "high": fmt(hi[0]), "high_band": hi[1], "gap": round(gap, 1)}
+
+
+def recommend(*, stats: GroupStats, scores: dict[str, CauseScore], dom: Dominance,
+              split: SupportSplit, context: OrgContext, pb: Playbook, lang: str = "ja",
+              quotable: list | None = None, departments: list[tuple[str, str]] | None = None,
+              age_groups: list[tuple[str, str, GroupStats]] | None = None) -> Plan:
+    """Rank the remedies for a diagnosed group and explain the choice."""
+    rules = pb.section("rules")
+    cfg_split = pb.section("support_split")
+    quotable = quotable or []
+    s = {c: (scores[c].score or 0.0) for c in CAUSES}
+
+    # Coverage with the support column split by the evidence.
+    coverage = {r: dict(pb.section("coverage")[r]) for r in REMEDIES}
+    f = split.fraction_training
+    coverage["training"]["support"] += cfg_split["base"] + cfg_split["by_evidence"] * f
+    coverage["help_desk"]["support"] += cfg_split["base"] + cfg_split["by_evidence"] * (1 - f)
+
+    small = context.employee_count <= rules["small_org_max_employees"]
+    recs: dict[str, Recommendation] = {}
+    for r in REMEDIES:
+        entry = pb.remedy(r)
+        fmt = entry["format"]["light" if small else "standard"]
+        fmt_text = fmt["en"] if lang == "en" else fmt["ja"]
+        rec = Recommendation(
+            remedy=r, name=pb.remedy_name(r, lang),
+            summary=entry["summary"]["en" if lang == "en" else "ja"],
+            score=sum(coverage[r][c] * s[c] for c in CAUSES), format=fmt_text, lightweight=small,
+        )
+        rec.plan = [{"days": str(p["days"]), "text": (p["en"] if lang == "en" else p["ja"])
+                     .format(format=fmt_text)} for p in entry["plan"]]
+        rec.kpis = [k["en"] if lang == "en" else k["ja"] for k in entry["kpis"]]
+        contributions = sorted(((coverage[r][c] * s[c], c) for c in CAUSES
+                                if coverage[r][c] > 0 and scores[c].score is not None),
+                               reverse=True)
+        for _, c in contributions[:2]:
+            sc = scores[c]
+            rec.reasons.append(pb.text(
+                "reason_cause", lang, cause=pb.cause_name(c, lang), score=_num(sc.score),
+                favourable=_pct(sc.favourable), share=_pct(sc.share),
+                weight=f"{coverage[r][c]:.2f}"))
+        if small:
+            rec.flags.append("lightweight")
+            rec.reasons.append(pb.text("reason_small_org", lang,
+                                       employees=context.employee_count, format=fmt_text))
+        recs[r] = rec
+
+    prerequisites: list[Mechanism] = []
+    chosen: str | None = None
+    lead_reason: str | None = None
+    bonus = float(rules["dominant_bonus"])
+    if dom.cause == "purpose":
+        chosen = "success_stories"
+        lead_reason = pb.text("reason_purpose", lang, score=_num(s["purpose"]))
+        depts = departments or [("default", "")]
+        kpis = [(f"{label}: " if label else "") + pb.department_kpi(code, lang)
+                for code, label in depts]
+        sep = "、" if lang == "ja" else "; "
+        recs[chosen].plan.insert(0, {"days": "1-14", "text": pb.text(
+            "plan_kpis_per_department", lang, kpis=sep.join(kpis))})
+        recs[chosen].kpis[:0] = kpis
+        recs[chosen].flags.append("kpis_per_department")
+    elif dom.cause == "leadership":
+        chosen = "success_stories"
+        lead_reason = pb.text("reason_leadership", lang, score=_num(s["leadership"]))
+        pre = pb.section("prerequisites")["executive_sponsorship"]
+        prerequisites.append(Mechanism(
+            "executive_sponsorship", pre["name"]["en" if lang == "en" else "ja"],
+            pre["text"]["en" if lang == "en" else "ja"],
+            [pb.text("reason_exec_prereq", lang, score=_num(s["leadership"]))], first=True))
+        recs[chosen].plan.insert(0, {"days": "1-30",
+                                     "text": pb.text("plan_executives_present", lang)})
+        recs[chosen].flags.append("executives_present")
+    elif dom.cause == "support":
+        chosen = split.remedy
+        lead_reason = pb.text(
+            "reason_support", lang, score=_num(s["support"]),
+            kind=pb.text(f"kind_{split.remedy}", lang),
+            decider=pb.text(f"decider_{split.decider}", lang), k_train=split.k_training,
+            k_desk=split.k_help_desk, p_train=_num(split.p_training),
+            p_desk=_num(split.p_help_desk))
+        recs[chosen].flags.append(f"support_decided_by_{split.decider}")
+    if chosen:
+        recs[chosen].score += bonus
+        recs[chosen].reasons.insert(0, lead_reason)
+
+    # Months since rollout: the 1-3 month drop-off window.
+    months = None
+    window = rules["drop_off_window_months"]
+    phase = None
+    if context.rollout_date is not None:
+        months = months_between(context.rollout_date, context.report_date)
+        m_txt = f"{months:.1f}"
+        if months < window[0]:
+            phase = "before_window"
+        elif months <= window[1]:
+            phase = "in_window"
+            for r, b in rules["drop_off_bonus"].items():
+                recs[r].score += b
+                recs[r].reasons.append(pb.text("reason_drop_off", lang, months=m_txt, bonus=b))
+                recs[r].plan.insert(0, {"days": "1-14", "text": pb.text("plan_drop_off", lang)})
+                recs[r].flags.append("drop_off_window")
+        else:
+            phase = "past_window"
+
+    # Age-band spread: generation-aware training.
+    spread = _age_spread(age_groups or [], pb, lang)
+    if spread:
+        for r, b in rules["age_spread"]["bonus"].items():
+            recs[r].score += b
+            recs[r].reasons.append(pb.text(
+                "reason_age_spread", lang, bonus=b,
+                **{k: spread[k] for k in ("metric", "low", "low_band", "high", "high_band")}))
+        recs["training"].plan.append({"days": "1-90",
+                                      "text": pb.text("plan_generation_aware", lang)})
+        recs["training"].flags.append("generation_aware")
+
+    ranked = sorted(recs.values(), key=lambda x: x.score, reverse=True)
+    if chosen:  # the dominant cause's rule names the start even if a bonus elsewhere closes in
+        ranked.sort(key=lambda x: x.remedy != chosen)
+    elif len(ranked) > 1:
+        top, second = ranked[0], ranked[1]
+        top.reasons.insert(0, pb.text("reason_mixed", lang, score=_num(top.score),
+                                      runner=second.name, runner_score=_num(second.score)))
+        top.flags.append("mixed_top_coverage")
+    if len(ranked) > 1:
+        ranked[1].reasons.insert(0, pb.text("reason_runner_up", lang, score=_num(ranked[1].score)))
+    start = ranked[0]
+    start.start = True
+    if months is not None:
+        m_txt = f"{months:.1f}"
+        if phase == "before_window":
+            start.reasons.append(pb.text("reason_early", lang, months=m_txt))
+        elif phase == "past_window":
+            start.reasons.append(pb.text("reason_past_window", lang, months=m_txt))
+            start.plan.insert(0, {"days": "1-14", "text": pb.text("plan_past_window", lang)})
+            start.flags.append("past_window")
+
+    # Governance first when 'other' or security concerns are large.
+    gov_rule = rules["governance"]
+    other_share = stats.text.share("other") or 0.0
+    security_n = stats.themes.get("security", 0)
+    security_share = security_n / stats.text.total if stats.text.total else 0.0
+    governance_first = stats.text.total > 0 and (
+        other_share >= gov_rule["other_share"] or security_share >= gov_rule["security_share"])
+    if governance_first:
+        pre = pb.section("prerequisites")["governance_first"]
+        prerequisites.insert(0, Mechanism(
+            "governance_first", pre["name"]["en" if lang == "en" else "ja"],
+            pre["text"]["en" if lang == "en" else "ja"],
+            [pb.text("reason_governance", lang, other_share=_pct(other_share),
+                     security_share=_pct(security_share))], first=True))
+        start.plan.insert(0, {"days": "0", "text": pb.text("plan_governance_first", lang)})
+        start.flags.append("governance_first")
+
+    for rec in ranked:  # phases in time order; inserted steps keep their relative order
+        rec.plan.sort(key=lambda p: int(p["days"].split("-")[0]))
+    review = add_months(context.report_date, 3)
+    habit = stats.usage.habit_rate
+    for i, rec in enumerate(ranked, 1):
+        rec.rank = i
+        rec.review_date = review
+        rec.score = round(rec.score, 1)
+        rec.quotes = pick_quotes(rec.remedy, quotable, pb,
+                                 dom.cause if dom.cause != MIXED else (dom.top or ""),
+                                 lang=lang)
+        if habit is not None:
+            target = min(95, round(100 * habit) + int(rules["habit_target_points"]))
+            rec.kpis.append(pb.text("kpi_habit", lang, habit=_pct(habit), target=target))
+
+    supporting = []
+    for sid in SUPPORTING:
+        entry = pb.section("supporting")[sid]
+        text = (entry["text"]["en"] if lang == "en" else entry["text"]["ja"])
+        supporting.append(Mechanism(sid, entry["name"]["en" if lang == "en" else "ja"],
+                                    text.format(date=review.isoformat()),
+                                    first=(sid == "governance" and governance_first)))
+    ctx = {
+        "employee_count": context.employee_count,
+        "small_organisation": small,
+        "rollout_date": context.rollout_date.isoformat() if context.rollout_date else None,
+        "report_date": context.report_date.isoformat(),
+        "months_since_rollout": None if months is None else round(months, 1),
+        "drop_off_phase": phase,
+        "age_spread": spread,
+        "governance_first": governance_first,
+        "other_share": round(other_share, 3) if stats.text.total else None,
+        "security_share": round(security_share, 3) if stats.text.total else None,
+        "review_date": review.isoformat(),
+    }
+    return Plan(ranked, prerequisites, supporting, ctx)
+
+
+__all__ = ["Plan", "Recommendation", "Mechanism", "recommend", "pick_quotes", "theme_of"]

@@ -1,0 +1,288 @@
+"""The diagnosis of one campaign: aggregation, anonymity, cause diagnosis and recommendations."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .aggregate import GroupStats, group_stats
+from .anonymity import Thresholds, quotable, segment_counts, suppressed_cells
+from .data import CAUSES, SEGMENT_FIELDS, CampaignData, Evidence
+from .diagnose import MIXED, CauseScore, Dominance, SupportSplit, cause_scores, dominance
+from .diagnose import support_split as compute_split
+from .playbook import Playbook, load_playbook
+from .recommender import Plan, recommend
+
+# Segment findings need at least this many classified comments in the group.
+MIN_SEGMENT_COMMENTS = 5
+SEGMENT_FINDING_SHARE = 0.4
+MAX_SEGMENT_FINDINGS = 4
+
+
+@dataclass
+class SegmentView:
+    """One value of a segment field; a suppressed one carries no numbers at all."""
+
+    field: str
+    value: str
+    label: str
+    suppressed: bool
+    stats: GroupStats | None = None
+    scores: dict[str, CauseScore] | None = None
+    comments_shown: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form; suppressed segments are reduced to their name and the flag."""
+        if self.suppressed or self.stats is None or self.scores is None:
+            return {"value": self.value, "label": self.label, "suppressed": True}
+        return {
+            "value": self.value, "label": self.label, "suppressed": False, "n": self.stats.n,
+            "usage": self.stats.usage.to_dict(),
+            "causes": _causes_dict(self.scores, self.stats),
+            "comments_shown": self.comments_shown,
+        }
+
+
+@dataclass
+class Diagnosis:
+    """Everything a dashboard, the PDF or the CLI shows for one campaign."""
+
+    data: CampaignData
+    lang: str
+    thresholds: Thresholds
+    suppressed: bool
+    stats: GroupStats | None
+    scores: dict[str, CauseScore] = field(default_factory=dict)
+    dominance: Dominance | None = None
+    split: SupportSplit | None = None
+    plan: Plan | None = None
+    segments: dict[str, list[SegmentView]] = field(default_factory=dict)
+    findings: list[str] = field(default_factory=list)
+
+    @property
+    def responses(self) -> int:
+        """Number of responses."""
+        return len(self.data.responses)
+
+    @property
+    def response_rate(self) -> float | None:
+        """Responses divided by the organisation's employee count."""
+        n = self.data.context.employee_count
+        return self.responses / n if n else None
+
+    @property
+    def dominant_cause(self) -> str | None:
+        """A cause id, "mixed", or None when suppressed."""
+        return self.dominance.cause if self.dominance else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON of the diagnosis (see issue 4)."""
+        d = self.data
+        out: dict[str, Any] = {
+            "campaign": {"id": d.campaign_id, "slug": d.slug, "name": d.name,
+                         "organisation_id": d.organisation_id, "organisation": d.context.name,
+                         "questionnaire": d.questionnaire_id,
+                         "questionnaire_version": d.questionnaire_version},
+            "lang": self.lang,
+            "report_date": d.context.report_date.isoformat(),
+            "anonymity": {"min_group": self.thresholds.min_group,
+                          "min_comments_group": self.thresholds.min_comments_group},
+            "suppressed": self.suppressed,
+            "responses": self.responses,
+            "employee_count": d.context.employee_count,
+            "response_rate": None if self.response_rate is None else round(self.response_rate, 3),
+            "findings": list(self.findings),
+        }
+        if self.suppressed or self.stats is None:
+            out.update({"usage": None, "causes": {}, "dominant_cause": None,
+                        "recommendations": [], "prerequisites": [], "supporting": [],
+                        "segments": {f: [s.to_dict() for s in v] for f, v in self.segments.items()}})
+            return out
+        st = self.stats
+        dom = self.dominance
+        out.update({
+            "usage": st.usage.to_dict(),
+            "causes": _causes_dict(self.scores, st),
+            "n_classified_comments": st.text.total,
+            "dominant_cause": dom.cause if dom else None,
+            "dominance": None if dom is None else {
+                "top": dom.top, "runner_up": dom.runner_up,
+                "difference": None if dom.difference is None else round(dom.difference, 1),
+                "margin": None if dom.margin is None else round(dom.margin, 1)},
+            "support_split": None if self.split is None else {
+                "remedy": self.split.remedy,
+                "fraction_training": round(self.split.fraction_training, 3),
+                "comments_training": self.split.k_training,
+                "comments_help_desk": self.split.k_help_desk,
+                "likert_problem_training": _r1(self.split.p_training),
+                "likert_problem_help_desk": _r1(self.split.p_help_desk),
+                "decided_by": self.split.decider},
+            "start_with": self.plan.start_with if self.plan else None,
+            "recommendations": [r.to_dict() for r in self.plan.recommendations] if self.plan else [],
+            "prerequisites": [m.to_dict() for m in self.plan.prerequisites] if self.plan else [],
+            "supporting": [m.to_dict() for m in self.plan.supporting] if self.plan else [],
+            "context": dict(self.plan.context) if self.plan else {},
+            "segments": {f: [s.to_dict() for s in v] for f, v in self.segments.items()},
+        })
+        return out
+
+
+def _r1(x: float | None) -> float | None:
+    return None if x is None else round(x, 1)
+
+
+def _causes_dict(scores: dict[str, CauseScore], stats: GroupStats) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for c in CAUSES:
+        sc = scores[c]
+        iv = sc.interval
+        out[c] = {
+            "score": _r1(sc.score),
+            "interval": None if iv is None else [round(iv[0], 1), round(iv[1], 1)],
+            "share": None if sc.share is None else round(sc.share, 3),
+            "share_interval": ([round(sc.share_interval[0], 3), round(sc.share_interval[1], 3)]
+                               if sc.share is not None else None),
+            "n_comments": sc.n_comments,
+            "likert": stats.likert[c].to_dict(),
+        }
+    share = stats.text.share("other")
+    iv = stats.text.interval("other")
+    out["other"] = {
+        "score": None,
+        "share": None if share is None else round(share, 3),
+        "share_interval": None if share is None else [round(iv[0], 3), round(iv[1], 3)],
+        "n_comments": stats.text.counts.get("other", 0),
+        "likert": None,
+        "themes": dict(stats.themes),
+    }
+    return out
+
+
+def _segment_evidence(evidence: tuple[Evidence, ...], field_name: str,
+                      value: str) -> list[Evidence]:
+    return [e for e in evidence if e.segments.get(field_name) == value]
+
+
+def _segments(data: CampaignData, pb: Playbook, th: Thresholds,
+              lang: str) -> dict[str, list[SegmentView]]:
+    out: dict[str, list[SegmentView]] = {}
+    for f in SEGMENT_FIELDS:
+        counts, unstated = segment_counts(data.responses, f)
+        hidden = suppressed_cells(counts, unstated, th.min_group)
+        views = []
+        for value in sorted(counts, key=lambda v: (-counts[v], v)):
+            label = data.segment_label(f, value, lang)
+            if value in hidden:
+                views.append(SegmentView(f, value, label, True))
+                continue
+            rs = [r for r in data.responses if r.segments.get(f) == value]
+            ev = _segment_evidence(data.evidence, f, value)
+            st = group_stats(rs, ev, data.likert_items, pb)
+            views.append(SegmentView(f, value, label, False, st, cause_scores(st, pb),
+                                     comments_shown=st.n >= th.min_comments_group))
+        out[f] = views
+    return out
+
+
+def _pct(x: float | None) -> str:
+    return "–" if x is None else f"{round(100 * x)}"
+
+
+def _findings(diag: Diagnosis, pb: Playbook) -> list[str]:
+    lang, st, d = diag.lang, diag.stats, diag.data
+    assert st is not None
+    out = []
+    if d.context.employee_count:
+        out.append(pb.text("find_response", lang, n=diag.responses,
+                           employees=d.context.employee_count, rate=_pct(diag.response_rate)))
+    if st.usage.n:
+        out.append(pb.text("find_usage", lang, adoption=_pct(st.usage.adoption_rate),
+                           habit=_pct(st.usage.habit_rate)))
+    ranked = sorted(CAUSES, key=lambda c: diag.scores[c].score or 0, reverse=True)
+    for c in ranked:
+        sc = diag.scores[c]
+        if st.text.total:
+            out.append(pb.text("find_cause", lang, total=st.text.total, share=_pct(sc.share),
+                               n=sc.n_comments, cause=pb.cause_name(c, lang),
+                               favourable=_pct(sc.favourable)))
+        elif sc.favourable is not None:
+            out.append(pb.text("find_cause_no_text", lang, cause=pb.cause_name(c, lang),
+                               favourable=_pct(sc.favourable)))
+    dom = diag.dominance
+    if dom and dom.top and dom.runner_up:
+        values = {"cause": pb.cause_name(dom.top, lang), "runner": pb.cause_name(dom.runner_up, lang),
+                  "score": f"{diag.scores[dom.top].score:.0f}",
+                  "runner_score": f"{diag.scores[dom.runner_up].score:.0f}",
+                  "diff": f"{dom.difference:.1f}", "margin": f"{dom.margin:.1f}"}
+        out.append(pb.text("find_mixed" if dom.cause == MIXED else "find_dominant", lang,
+                           **values))
+    themes = sorted(((n, t) for t, n in st.themes.items() if n and t != "unthemed"), reverse=True)
+    for n, t in themes[:2]:
+        out.append(pb.text("find_theme", lang, n=n, theme=pb.theme_label(t, lang)))
+    seg_findings = []
+    for f in ("department", "role", "age_band"):
+        for v in diag.segments.get(f, []):
+            if v.suppressed or v.stats is None or not v.comments_shown:
+                continue
+            if v.stats.text.total < MIN_SEGMENT_COMMENTS:
+                continue
+            c = max(CAUSES, key=lambda c: v.stats.text.share(c) or 0)
+            share = v.stats.text.share(c) or 0
+            if share >= SEGMENT_FINDING_SHARE:
+                seg_findings.append((share, pb.text(
+                    "find_segment", lang, segment=v.label, field=pb.text(f"segment_field_{f}", lang), share=_pct(share),
+                    cause=pb.cause_name(c, lang), n=v.stats.text.counts[c],
+                    total=v.stats.text.total)))
+    out += [t for _, t in sorted(seg_findings, key=lambda x: -x[0])[:MAX_SEGMENT_FINDINGS]]
+    if not st.text.total:
+        out.append(pb.text("find_no_text", lang))
+    return out
+
+
+def diagnose(data: CampaignData, lang: str = "ja", *, playbook: Playbook | None = None,
+             min_group: int | None = None, min_comments_group: int | None = None) -> Diagnosis:
+    """Diagnose a campaign given as plain data (pure: no database)."""
+    pb = playbook or load_playbook()
+    lang = "en" if lang == "en" else "ja"
+    th = Thresholds.make(min_group, min_comments_group, pb.section("anonymity"))
+    segments = _segments(data, pb, th, lang)
+    if len(data.responses) < th.min_group:
+        diag = Diagnosis(data, lang, th, True, None, segments={
+            f: [SegmentView(f, s.value, s.label, True) for s in v] for f, v in segments.items()})
+        diag.findings = [pb.text("find_suppressed", lang, min_group=th.min_group)]
+        return diag
+    st = group_stats(data.responses, data.evidence, data.likert_items, pb)
+    scores = cause_scores(st, pb)
+    dom = dominance(scores, st, pb)
+    split = compute_split(data.responses, data.evidence, data.likert_items, pb)
+    counts = {f: segment_counts(data.responses, f)[0] for f in SEGMENT_FIELDS}
+    min_conf = pb.section("scoring")["min_confidence"]
+    eligible = [e for e in data.evidence
+                if e.label in CAUSES and e.confidence >= min_conf
+                and quotable(e, None, th, counts, len(data.responses))]
+    departments = [(v.value, v.label) for v in segments.get("department", []) if not v.suppressed]
+    age_groups = [(v.value, v.label, v.stats) for v in segments.get("age_band", [])
+                  if not v.suppressed and v.stats is not None]
+    plan = recommend(stats=st, scores=scores, dom=dom, split=split, context=data.context,
+                     pb=pb, lang=lang, quotable=eligible, departments=departments,
+                     age_groups=age_groups)
+    diag = Diagnosis(data, lang, th, False, st, scores, dom, split, plan, segments)
+    diag.findings = _findings(diag, pb)
+    return diag
+
+
+def diagnose_campaign(campaign: Any, lang: str = "ja", *, session: Any = None,
+                      questionnaire: Any = None, report_date: dt.date | None = None,
+                      playbook: Playbook | str | Path | None = None,
+                      min_group: int | None = None,
+                      min_comments_group: int | None = None) -> Diagnosis:
+    """Load a campaign (id, slug or model) from the database and diagnose it."""
+    from .loader import load_campaign
+
+    data = load_campaign(campaign, session=session, questionnaire=questionnaire,
+                         report_date=report_date)
+    pb = playbook if isinstance(playbook, Playbook) else load_playbook(playbook)
+    return diagnose(data, lang, playbook=pb, min_group=min_group,
+                    min_comments_group=min_comments_group)
