@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import json
 
-from diagnosis import cli_diagnose
-
-
 def _cli(app):
-    if "diagnose" not in app.cli.commands:
-        cli_diagnose.init_app(app)
+    assert "diagnose" in app.cli.commands  # registered by create_app
     return app.test_cli_runner()
 
 
