@@ -57,12 +57,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     i18n.init_app(app)
 
-    from . import auth, cli, security
+    from . import auth, cli, ops, security
     from .dashboard import bp as dashboard_bp
     from .survey import bp as survey_bp
 
     auth.init_app(app)
     security.init_app(app)
+    ops.init_app(app)
     # The survey validates its CSRF token inside the form (FlaskForm) instead of the global
     # hook, so an expired token re-renders the form with the employee's answers kept.
     csrf.exempt(survey_bp)

@@ -59,3 +59,8 @@ def from_environment(environ: os._Environ | dict | None = None) -> dict:
             value = raw
         out[name] = value
     return out
+# Survey submissions accepted per campaign per minute and process (default: max(60, headcount)).
+SURVEY_SUBMISSIONS_PER_MINUTE = None
+# Login: failed attempts before an account is locked, and for how long.
+LOGIN_MAX_FAILURES = 5
+LOGIN_LOCK_MINUTES = 15

@@ -11,6 +11,8 @@ from ..classification import schedule_classification
 from ..extensions import db
 from ..i18n import LANGS, current_lang, gettext
 from ..models import Campaign, UsedNonce
+from ..ops import log_event
+from ..ratelimit import limiter
 from ..questionnaire import Questionnaire
 from ..responses import add_response
 from . import bp
@@ -71,8 +73,13 @@ def take(token: str):
                                lang=lang), (410 if state == "closed" else 200)
     questionnaire = _questionnaire(campaign)
     form = build_form(questionnaire, lang)()
-    nonce_error = False
-    if form.validate_on_submit():
+    nonce_error = rate_limited = False
+    if request.method == "POST" and not limiter.hit(
+            f"survey:{campaign.id}", _submissions_per_minute(campaign), 60):
+        # Keyed by campaign, not by IP address: a whole office behind one NAT must get through,
+        # while a script flooding one survey is slowed down. The form comes back with its answers.
+        rate_limited = True
+    elif form.validate_on_submit():
         nonce = _nonce_value(form.nonce.data, campaign)
         if nonce is None:
             nonce_error = True
@@ -86,16 +93,27 @@ def take(token: str):
                 # Same nonce already spent: a double click or a refresh. One response is kept.
                 db.session.rollback()
             else:
+                log_event("response_stored", campaign=campaign.id, lang=lang,
+                          comments=len(response.comments))
                 schedule_classification([response.id])
             return redirect(url_for("survey.thanks", token=token, lang=lang))
     if request.method == "GET" or nonce_error:
         form.nonce.data = new_nonce(campaign)
     csrf_failed = request.method == "POST" and "csrf_token" in form.errors
+    status = 429 if rate_limited else 400 if request.method == "POST" else 200
     return render_template(
         "survey/form.html", campaign=campaign, questionnaire=questionnaire, form=form,
         lang=lang, other_langs=[x for x in campaign.language_list if x != lang],
-        nonce_error=nonce_error, csrf_failed=csrf_failed,
-    ), (400 if request.method == "POST" else 200)
+        nonce_error=nonce_error, csrf_failed=csrf_failed, rate_limited=rate_limited,
+    ), status
+
+
+def _submissions_per_minute(campaign: Campaign) -> int:
+    configured = current_app.config.get("SURVEY_SUBMISSIONS_PER_MINUTE")
+    if configured:
+        return int(configured)
+    # Everyone in the company could answer within the same minute after an announcement.
+    return max(60, campaign.organisation.employee_count)
 
 
 @bp.route("/s/<token>/thanks")
