@@ -17,7 +17,6 @@ import http.cookiejar
 import os
 import re
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile

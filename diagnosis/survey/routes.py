@@ -12,8 +12,8 @@ from ..extensions import db
 from ..i18n import LANGS, current_lang, gettext
 from ..models import Campaign, UsedNonce
 from ..ops import log_event
-from ..ratelimit import limiter
 from ..questionnaire import Questionnaire
+from ..ratelimit import limiter
 from ..responses import add_response
 from . import bp
 from .forms import answers_from_form, build_form
