@@ -70,9 +70,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(survey_bp)
     app.register_blueprint(dashboard_bp)
     cli.init_app(app)
-    from . import cli_diagnose
+    from . import cli_diagnose, cli_report
 
     cli_diagnose.init_app(app)
+    cli_report.init_app(app)
     try:
         from . import cli_nlp
     except ImportError:  # classifier module not present in a stripped-down install

@@ -246,7 +246,7 @@ def test_findings_are_plain_language_in_both_languages(scenario):
     en = run(cid, "en")["findings"]
     ja = run(cid, "ja")["findings"]
     assert 'In department "Sales", 100% of comments point to unclear purpose (20 of 20).' in en
-    assert "部門「営業・販売」では、自由記述の100%が「目的・使いどころが不明確」を指しています（20件中20件）。" in ja
+    assert "部門「営業・販売」では、自由記述の100%が「目的の曖昧さ」を指しています（20件中20件）。" in ja
     assert any(f.startswith("30 of 120 employees answered") for f in en)
 
 

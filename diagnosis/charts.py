@@ -1,0 +1,413 @@
+"""Deterministic inline SVG charts shared by the web dashboard and the PDF report.
+
+Every chart is plain SVG markup (no script, no external font or image) sized by its viewBox, so
+it scales in the browser and in WeasyPrint alike. All text is escaped; the same data always gives
+byte-identical output. Colours follow the cause ids (``tk-cause-<id>`` classes carry the same
+colours for CSS overrides).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from markupsafe import Markup, escape
+
+CAUSES: tuple[str, ...] = ("purpose", "leadership", "support")
+LABELS: tuple[str, ...] = CAUSES + ("other",)
+USAGE_CODES: tuple[str, ...] = ("never", "tried_once", "monthly", "weekly", "daily")
+
+COLOURS: dict[str, str] = {
+    "purpose": "#2f6fb0",
+    "leadership": "#c0662b",
+    "support": "#2f8f5b",
+    "other": "#8a8f98",
+}
+USAGE_COLOURS: dict[str, str] = {
+    "never": "#b9bec6",
+    "tried_once": "#9fb3cc",
+    "monthly": "#6f93bf",
+    "weekly": "#3f74ad",
+    "daily": "#24558c",
+}
+INK = "#1f2933"
+MUTED = "#5f6b7a"
+GRID = "#d5d9df"
+FONT = "'BIZ UDPGothic', 'Hiragino Sans', 'Yu Gothic', 'Noto Sans CJK JP', sans-serif"
+
+CAUSE_NAMES: dict[str, dict[str, str]] = {
+    "purpose": {"ja": "目的の曖昧さ", "en": "Unclear purpose"},
+    "leadership": {"ja": "経営層の関与不足", "en": "Leadership not involved"},
+    "support": {"ja": "教育・サポート不足", "en": "Training & support gaps"},
+    "other": {"ja": "その他", "en": "Other"},
+}
+# Column headers of the heatmap, where the full English names do not fit.
+SHORT_NAMES: dict[str, str] = {"purpose": "Purpose", "leadership": "Leadership",
+                               "support": "Training & support", "other": "Other"}
+USAGE_NAMES: dict[str, dict[str, str]] = {
+    "never": {"ja": "一度も使っていない", "en": "Never"},
+    "tried_once": {"ja": "一度だけ試した", "en": "Tried it once"},
+    "monthly": {"ja": "月に数回", "en": "A few times a month"},
+    "weekly": {"ja": "週に数回", "en": "A few times a week"},
+    "daily": {"ja": "ほぼ毎日", "en": "Almost every day"},
+}
+_TEXT: dict[str, dict[str, str]] = {
+    "funnel.title": {"ja": "利用頻度の分布", "en": "How often the tool is used"},
+    "cause.title": {"ja": "原因別スコア（0〜100、高いほど問題が大きい）",
+                    "en": "Score per cause (0-100, higher = bigger problem)"},
+    "share.title": {"ja": "自由記述の原因別構成比", "en": "Share of comments per cause"},
+    "heatmap.title": {"ja": "セグメント別の原因スコア", "en": "Cause scores by segment"},
+    "wave.title": {"ja": "前回調査との比較（原因スコア）", "en": "Comparison with the earlier wave"},
+    "wave.earlier": {"ja": "前回", "en": "Earlier"},
+    "wave.later": {"ja": "今回", "en": "Latest"},
+    "no_data": {"ja": "データなし", "en": "no data"},
+    "no_comments": {"ja": "分類済みのコメントはまだありません", "en": "No classified comments yet"},
+    "suppressed": {"ja": "非表示", "en": "suppressed"},
+    "suppressed_row": {"ja": "非表示（回答者数が基準未満）", "en": "suppressed (too few respondents)"},
+    "interval": {"ja": "区間", "en": "interval"},
+    "people": {"ja": "人", "en": ""},
+}
+
+WIDTH = 640
+FONT_SIZE = 13
+
+
+def _lang(lang: str) -> str:
+    return "en" if lang == "en" else "ja"
+
+
+def _t(key: str, lang: str) -> str:
+    return _TEXT[key][_lang(lang)]
+
+
+def cause_name(cause: str, lang: str = "ja") -> str:
+    """The display name of a cause id (the id itself when unknown)."""
+    return CAUSE_NAMES.get(cause, {}).get(_lang(lang), cause)
+
+
+def _n(x: float) -> str:
+    """A coordinate with at most one decimal, stable across platforms."""
+    s = f"{x:.1f}"
+    return s[:-2] if s.endswith(".0") else s
+
+
+def _pct(x: float) -> str:
+    return f"{round(100 * x)}%"
+
+
+def _text_width(s: str, size: float = FONT_SIZE) -> float:
+    """Rough rendered width: full-width characters take one em, others about 0.58 em."""
+    w = 0.0
+    for ch in s:
+        w += 1.0 if unicodedata.east_asian_width(ch) in ("W", "F") else 0.62
+    return w * size
+
+
+def _fit(s: str, max_width: float, size: float = FONT_SIZE) -> str:
+    """Shorten a label with an ellipsis so that it fits max_width."""
+    if _text_width(s, size) <= max_width:
+        return s
+    out = ""
+    for ch in s:
+        if _text_width(out + ch + "…", size) > max_width:
+            break
+        out += ch
+    return out + "…"
+
+
+def _label_width(labels: Iterable[str], lo: float = 90.0, hi: float = 200.0) -> float:
+    """Width of the label column: the longest label, kept between lo and hi."""
+    return min(max([lo] + [_text_width(s) + 6 for s in labels]), hi)
+
+
+def _text(x: float, y: float, s: str, *, size: float = FONT_SIZE, anchor: str = "start",
+          fill: str = INK, weight: str | None = None, cls: str | None = None) -> str:
+    attrs = [f'x="{_n(x)}"', f'y="{_n(y)}"', f'font-size="{_n(size)}"', f'fill="{fill}"']
+    if anchor != "start":
+        attrs.append(f'text-anchor="{anchor}"')
+    if weight:
+        attrs.append(f'font-weight="{weight}"')
+    if cls:
+        attrs.append(f'class="{cls}"')
+    return f"<text {' '.join(attrs)}>{escape(s)}</text>"
+
+
+def _rect(x: float, y: float, w: float, h: float, fill: str, *, cls: str | None = None,
+          opacity: float | None = None, stroke: str | None = None) -> str:
+    attrs = [f'x="{_n(x)}"', f'y="{_n(y)}"', f'width="{_n(max(w, 0))}"',
+             f'height="{_n(max(h, 0))}"', f'fill="{fill}"']
+    if opacity is not None:
+        attrs.append(f'fill-opacity="{opacity:.2f}"')
+    if stroke:
+        attrs.append(f'stroke="{stroke}" stroke-width="1"')
+    if cls:
+        attrs.append(f'class="{cls}"')
+    return f"<rect {' '.join(attrs)}/>"
+
+
+def _line(x1: float, y1: float, x2: float, y2: float, stroke: str = GRID,
+          width: float = 1) -> str:
+    return (f'<line x1="{_n(x1)}" y1="{_n(y1)}" x2="{_n(x2)}" y2="{_n(y2)}" '
+            f'stroke="{stroke}" stroke-width="{_n(width)}"/>')
+
+
+def _svg(kind: str, height: float, title: str, desc: str, body: Iterable[str],
+         lang: str) -> Markup:
+    """Wrap chart elements in an accessible, viewBox-sized SVG element."""
+    h = _n(height)
+    head = (f'<svg xmlns="http://www.w3.org/2000/svg" class="tk-chart tk-chart-{kind}" '
+            f'viewBox="0 0 {WIDTH} {h}" width="{WIDTH}" height="{h}" '
+            f'preserveAspectRatio="xMinYMin meet" role="img" aria-label="{escape(title)}" '
+            f'lang="{_lang(lang)}" font-family="{escape(FONT)}">'
+            f"<title>{escape(title)}</title><desc>{escape(desc)}</desc>")
+    # Every text node and attribute above went through escape(); numbers are formatted here.
+    return Markup(head + "".join(body) + "</svg>")  # noqa: S704
+
+
+def _hatch(x: float, y: float, w: float, h: float, step: float = 7.0) -> list[str]:
+    """A grey box with diagonal hatching clipped by arithmetic (no pattern ids to collide)."""
+    d = []
+    c = step
+    while c < w + h:
+        x1, y1 = max(0.0, c - h), min(h, c)
+        x2, y2 = min(w, c), max(0.0, c - w)
+        d.append(f"M{_n(x + x1)} {_n(y + y1)}L{_n(x + x2)} {_n(y + y2)}")
+        c += step
+    return [_rect(x, y, w, h, "#f3f4f6", stroke="#c3c8cf", cls="tk-suppressed"),
+            f'<path d="{"".join(d)}" stroke="#cfd3d9" stroke-width="1" fill="none"/>']
+
+
+def _plate(cx: float, y: float, s: str, size: float) -> str:
+    """A white plate behind a label drawn over hatching, so it stays readable."""
+    w = _text_width(s, size) + 10
+    return _rect(cx - w / 2, y, w, size + 5, "#ffffff")
+
+
+def _usage_counts(usage: Mapping[str, Any]) -> dict[str, int]:
+    counts = usage.get("counts") if isinstance(usage.get("counts"), Mapping) else usage
+    return {c: int(counts.get(c) or 0) for c in USAGE_CODES}
+
+
+def funnel_chart(usage: dict[str, int], lang: str = "ja") -> Markup:
+    """Horizontal bars of the usage funnel (never … daily) with counts and percentages."""
+    counts = _usage_counts(usage)
+    total = sum(counts.values())
+    label_w = _label_width(USAGE_NAMES[c][_lang(lang)] for c in USAGE_CODES)
+    right_w = 110.0
+    bar_x, bar_w = label_w + 10, WIDTH - label_w - 10 - right_w
+    row_h, bar_h, top = 30.0, 18.0, 8.0
+    body: list[str] = []
+    desc: list[str] = []
+    unit = _t("people", lang)
+    for i, code in enumerate(USAGE_CODES):
+        y = top + i * row_h
+        n = counts[code]
+        share = n / total if total else 0.0
+        name = USAGE_NAMES[code][_lang(lang)]
+        body.append(_text(label_w, y + 13, _fit(name, label_w), anchor="end"))
+        body.append(_rect(bar_x, y, bar_w, bar_h, "#eef0f3"))
+        body.append(_rect(bar_x, y, bar_w * share, bar_h, USAGE_COLOURS[code],
+                          cls=f"tk-usage-{code}"))
+        value = f"{n}{unit} ({_pct(share)})" if total else "–"
+        body.append(_text(bar_x + bar_w + 8, y + 13, value, fill=MUTED))
+        desc.append(f"{name}: {n} ({_pct(share)})" if total else f"{name}: –")
+    height = top + len(USAGE_CODES) * row_h
+    return _svg("funnel", height, _t("funnel.title", lang), "; ".join(desc), body, lang)
+
+
+def _score_of(v: Any) -> float | None:
+    if isinstance(v, Mapping):
+        v = v.get("score")
+    return None if v is None else float(v)
+
+
+def _axis(x0: float, w: float, y_top: float, y_bottom: float) -> list[str]:
+    out = []
+    for tick in (0, 25, 50, 75, 100):
+        x = x0 + w * tick / 100
+        out.append(_line(x, y_top, x, y_bottom, GRID, 1))
+        out.append(_text(x, y_bottom + 14, str(tick), size=11, anchor="middle", fill=MUTED))
+    return out
+
+
+def cause_chart(causes: dict[str, dict], lang: str = "ja") -> Markup:
+    """Horizontal bars of each cause's score (0-100) with its interval whisker when present."""
+    shown = [c for c in LABELS if c in causes and (c in CAUSES or _score_of(causes[c]) is not None)]
+    label_w, right_w = _label_width(cause_name(c, lang) for c in LABELS), 50.0
+    bar_x, bar_w = label_w + 10, WIDTH - label_w - 10 - right_w
+    row_h, bar_h, top = 34.0, 20.0, 8.0
+    body: list[str] = []
+    bottom = top + max(len(shown), 1) * row_h
+    body += _axis(bar_x, bar_w, top - 4, bottom - 6)
+    desc: list[str] = []
+    for i, c in enumerate(shown):
+        y = top + i * row_h
+        entry = causes.get(c) or {}
+        score = _score_of(entry)
+        name = cause_name(c, lang)
+        body.append(_text(label_w, y + 15, _fit(name, label_w), anchor="end"))
+        if score is None:
+            body.append(_text(bar_x + 6, y + 15, _t("no_data", lang), fill=MUTED))
+            desc.append(f"{name}: {_t('no_data', lang)}")
+            continue
+        s = min(max(score, 0.0), 100.0)
+        body.append(_rect(bar_x, y, bar_w * s / 100, bar_h, COLOURS.get(c, COLOURS["other"]),
+                          cls=f"tk-cause-{c}"))
+        iv = entry.get("interval") if isinstance(entry, Mapping) else None
+        text = f"{name}: {score:.0f}"
+        if iv and iv[0] is not None and iv[1] is not None:
+            lo, hi = (min(max(float(v), 0.0), 100.0) for v in iv)
+            x1, x2, ym = bar_x + bar_w * lo / 100, bar_x + bar_w * hi / 100, y + bar_h / 2
+            body.append(_line(x1, ym, x2, ym, INK, 1.5))
+            body.append(_line(x1, ym - 5, x1, ym + 5, INK, 1.5))
+            body.append(_line(x2, ym - 5, x2, ym + 5, INK, 1.5))
+            text += f" ({_t('interval', lang)} {lo:.0f}–{hi:.0f})"
+        body.append(_text(bar_x + bar_w + 8, y + 15, f"{score:.0f}", weight="bold"))
+        desc.append(text)
+    height = bottom + 12
+    return _svg("causes", height, _t("cause.title", lang), "; ".join(desc), body, lang)
+
+
+def share_chart(shares: dict[str, float], lang: str = "ja") -> Markup:
+    """One stacked 100% bar of comment shares per cause, including other, with a legend."""
+    values = {}
+    for c in LABELS:
+        v = shares.get(c)
+        if isinstance(v, Mapping):
+            v = v.get("share")
+        values[c] = max(float(v), 0.0) if v is not None else 0.0
+    total = sum(values.values())
+    bar_x, bar_w, bar_y, bar_h = 0.0, float(WIDTH), 4.0, 30.0
+    body: list[str] = []
+    desc: list[str] = []
+    if total <= 0:
+        body.append(_rect(bar_x, bar_y, bar_w, bar_h, "#eef0f3"))
+        body.append(_text(WIDTH / 2, bar_y + 20, _t("no_comments", lang), anchor="middle",
+                          fill=MUTED))
+        return _svg("shares", bar_y + bar_h + 8, _t("share.title", lang),
+                    _t("no_comments", lang), body, lang)
+    x = bar_x
+    for c in LABELS:
+        frac = values[c] / total
+        w = bar_w * frac
+        if w > 0:
+            body.append(_rect(x, bar_y, w, bar_h, COLOURS[c], cls=f"tk-cause-{c}"))
+            if w >= 44:
+                body.append(_text(x + w / 2, bar_y + 20, _pct(frac), anchor="middle",
+                                  fill="#ffffff", weight="bold"))
+        x += w
+        desc.append(f"{cause_name(c, lang)}: {_pct(frac)}")
+    # legend: two columns
+    ly = bar_y + bar_h + 14
+    for i, c in enumerate(LABELS):
+        lx = (i % 2) * (WIDTH / 2)
+        yy = ly + (i // 2) * 22
+        body.append(_rect(lx, yy, 12, 12, COLOURS[c], cls=f"tk-cause-{c}"))
+        body.append(_text(lx + 18, yy + 11, f"{cause_name(c, lang)}  {_pct(values[c] / total)}"))
+    height = ly + 2 * 22
+    return _svg("shares", height, _t("share.title", lang), "; ".join(desc), body, lang)
+
+
+def _cell_colour(score: float) -> tuple[float, str]:
+    """Opacity of the cause colour and the readable text colour for a 0-100 score."""
+    s = min(max(score, 0.0), 100.0) / 100
+    opacity = 0.12 + 0.88 * s
+    return opacity, "#ffffff" if opacity >= 0.55 else INK
+
+
+def heatmap_chart(rows: list[tuple[str, dict[str, float | None] | None]], lang: str = "ja",
+                  suppressed_label: str | None = None) -> Markup:
+    """Segment x cause grid of scores; suppressed rows and cells are hatched and carry no number."""
+    cols = [c for c in LABELS
+            if c in CAUSES or any(isinstance(d, Mapping) and d.get(c) is not None
+                                  for _, d in rows)]
+    cell_label = suppressed_label or _t("suppressed", lang)
+    row_label = suppressed_label or _t("suppressed_row", lang)
+    label_w = _label_width((str(lab) for lab, _ in rows), 90.0, 215.0)
+    col_w = (WIDTH - label_w - 10) / len(cols)
+    head_h, row_h = 28.0, 28.0
+    body: list[str] = []
+    desc: list[str] = []
+    for j, c in enumerate(cols):
+        cx = label_w + 10 + j * col_w + col_w / 2
+        head = SHORT_NAMES[c] if _lang(lang) == "en" else cause_name(c, lang)
+        body.append(_text(cx, 18, _fit(head, col_w - 4, 11), size=11,
+                          anchor="middle", weight="bold", fill=COLOURS[c]))
+    for i, (label, values) in enumerate(rows):
+        y = head_h + i * row_h
+        lab = str(label)
+        body.append(f"<g><title>{escape(lab)}</title>")
+        body.append(_text(0, y + 18, _fit(lab, label_w)))
+        body.append("</g>")
+        x0 = label_w + 10
+        if not isinstance(values, Mapping):
+            body += _hatch(x0, y + 2, WIDTH - x0, row_h - 4)
+            body.append(_plate(x0 + (WIDTH - x0) / 2, y + 6, row_label, 12))
+            body.append(_text(x0 + (WIDTH - x0) / 2, y + 18, row_label, size=12,
+                              anchor="middle", fill=MUTED))
+            desc.append(f"{lab}: {row_label}")
+            continue
+        parts = []
+        for j, c in enumerate(cols):
+            x = x0 + j * col_w
+            v = values.get(c)
+            if v is None:
+                body += _hatch(x + 1, y + 2, col_w - 2, row_h - 4)
+                body.append(_plate(x + col_w / 2, y + 7, cell_label, 11))
+                body.append(_text(x + col_w / 2, y + 18, cell_label, size=11, anchor="middle",
+                                  fill=MUTED))
+                parts.append(f"{cause_name(c, lang)} {cell_label}")
+                continue
+            score = float(v)
+            opacity, ink = _cell_colour(score)
+            body.append(_rect(x + 1, y + 2, col_w - 2, row_h - 4, COLOURS[c], opacity=opacity,
+                              cls=f"tk-cause-{c}"))
+            body.append(_text(x + col_w / 2, y + 18, f"{score:.0f}", anchor="middle", fill=ink,
+                              weight="bold"))
+            parts.append(f"{cause_name(c, lang)} {score:.0f}")
+        desc.append(f"{lab}: " + ", ".join(parts))
+    height = head_h + max(len(rows), 1) * row_h + 4
+    return _svg("heatmap", height, _t("heatmap.title", lang), "; ".join(desc), body, lang)
+
+
+def wave_chart(earlier: dict[str, float | None], later: dict[str, float | None],
+               lang: str = "ja", labels: tuple[str, str] | None = None) -> Markup:
+    """Paired bars per cause: the earlier wave (light) above the later wave (full colour)."""
+    lab_e, lab_l = labels or (_t("wave.earlier", lang), _t("wave.later", lang))
+    shown = [c for c in LABELS if c in CAUSES or _score_of(earlier.get(c)) is not None
+             or _score_of(later.get(c)) is not None]
+    label_w, right_w = _label_width(cause_name(c, lang) for c in LABELS), 130.0
+    bar_x, bar_w = label_w + 10, WIDTH - label_w - 10 - right_w
+    bar_h, gap, group_h, top = 14.0, 3.0, 46.0, 30.0
+    body: list[str] = []
+    # legend
+    for k, (name, op) in enumerate(((lab_e, 0.4), (lab_l, 1.0))):
+        lx = bar_x + k * 160
+        body.append(_rect(lx, 4, 12, 12, INK, opacity=op))
+        body.append(_text(lx + 18, 15, _fit(name, 130, 12), size=12))
+    bottom = top + max(len(shown), 1) * group_h
+    body += _axis(bar_x, bar_w, top - 4, bottom - 8)
+    desc: list[str] = []
+    for i, c in enumerate(shown):
+        y = top + i * group_h
+        name = cause_name(c, lang)
+        body.append(_text(label_w, y + bar_h + 4, _fit(name, label_w), anchor="end"))
+        e, la = _score_of(earlier.get(c)), _score_of(later.get(c))
+        for k, (v, op) in enumerate(((e, 0.4), (la, 1.0))):
+            yy = y + k * (bar_h + gap)
+            if v is None:
+                body.append(_text(bar_x + 4, yy + 11, _t("no_data", lang), size=11, fill=MUTED))
+                continue
+            s = min(max(v, 0.0), 100.0)
+            body.append(_rect(bar_x, yy, bar_w * s / 100, bar_h, COLOURS[c], opacity=op,
+                              cls=f"tk-cause-{c}"))
+        if e is not None and la is not None:
+            delta = la - e
+            sign = "+" if delta > 0 else ("−" if delta < 0 else "±")
+            body.append(_text(bar_x + bar_w + 8, y + bar_h + 4,
+                              f"{e:.0f} → {la:.0f} ({sign}{abs(delta):.0f})", size=12))
+        fmt = [("–" if v is None else f"{v:.0f}") for v in (e, la)]
+        desc.append(f"{name}: {lab_e} {fmt[0]}, {lab_l} {fmt[1]}")
+    height = bottom + 10
+    return _svg("waves", height, _t("wave.title", lang), "; ".join(desc), body, lang)

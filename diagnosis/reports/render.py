@@ -1,0 +1,287 @@
+"""The client PDF: diagnosis → context → ``templates/report/report.html`` → WeasyPrint (sandboxed)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+
+from .. import charts
+from ..recommend.anonymity import quotable, segment_counts
+from ..recommend.data import CAUSES, SEGMENT_FIELDS
+from ..recommend.playbook import load_playbook
+from ..recommend.redact import redact
+from .sandbox import STATIC_DIR, ReportFonts, SandboxedFetcher, find_fonts, report_fetcher
+from .text import translate
+
+log = logging.getLogger(__name__)
+
+TEMPLATE = "report/report.html"
+STYLESHEET = STATIC_DIR / "report.css"
+QUOTES_PER_CAUSE = 3
+MAX_QUOTE = 160
+_JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+
+
+def _pct(x: float | None) -> str:
+    return "–" if x is None else f"{round(100 * x)}%"
+
+
+def _num(x: float | None) -> str:
+    return "–" if x is None else f"{x:.0f}"
+
+
+def _quote(text: str) -> str:
+    text = " ".join(redact(text).split())
+    return text if len(text) <= MAX_QUOTE else text[: MAX_QUOTE - 1] + "…"
+
+
+def cause_quotes(diag: Any, lang: str, limit: int = QUOTES_PER_CAUSE) -> dict[str, list[str]]:
+    """Redacted quotes per cause from evidence that is quotable under the anonymity rules."""
+    data, th = diag.data, diag.thresholds
+    min_conf = load_playbook().section("scoring")["min_confidence"]
+    counts = {f: segment_counts(data.responses, f)[0] for f in SEGMENT_FIELDS}
+    eligible = [e for e in data.evidence
+                if e.label in CAUSES + ("other",) and e.confidence >= min_conf
+                and quotable(e, None, th, counts, len(data.responses))]
+    out: dict[str, list[str]] = {}
+    for cause in CAUSES + ("other",):
+        pool = [e for e in eligible if e.label == cause and len(e.text.strip()) >= 8]
+
+        def key(e: Any) -> tuple:
+            same_lang = bool(_JAPANESE.search(e.text)) == (lang == "ja")
+            return (same_lang, e.source == "survey", round(e.confidence, 2),
+                    min(len(e.text), 60), -e.id)
+
+        quotes: list[str] = []
+        for e in sorted(pool, key=key, reverse=True):
+            q = _quote(e.text)
+            if q and q not in quotes:
+                quotes.append(q)
+            if len(quotes) >= (limit if cause in CAUSES else 2):
+                break
+        out[cause] = quotes
+    return out
+
+
+def classifier_metrics(models_dir: str | Path | None) -> dict[str, Any] | None:
+    """Measured accuracy of the deployed comment classifier from models/metadata.json, if any."""
+    if not models_dir:
+        return None
+    path = Path(models_dir) / "metadata.json"
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+        backend = meta.get("default_backend")
+        head = meta["heads"][backend]
+        held = head.get("heldout") or {}
+        cv = head.get("cv") or {}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not held.get("macro_f1"):
+        return None
+
+    def f(x: Any) -> str:
+        return "–" if x is None else f"{float(x):.2f}"
+
+    names = {"use": "Universal Sentence Encoder v3", "e5": "multilingual-e5-small"}
+    return {"backend": names.get(backend, str(backend)), "n": held.get("n", "–"),
+            "f1": f(held.get("macro_f1")), "acc": f(held.get("accuracy_when_not_unclear")),
+            "coverage": _pct(held.get("coverage")), "cv": f(cv.get("macro_f1")),
+            "trained": str(head.get("trained_at", "–"))[:10]}
+
+
+def _earlier_campaign(camp: Any) -> Any:
+    """The latest earlier campaign of the same organisation with the same questionnaire."""
+    from sqlalchemy import select
+
+    from ..extensions import db
+    from ..models import Campaign
+
+    q = (select(Campaign)
+         .where(Campaign.organisation_id == camp.organisation_id,
+                Campaign.questionnaire_id == camp.questionnaire_id,
+                Campaign.id != camp.id,
+                (Campaign.opens_on < camp.opens_on)
+                | ((Campaign.opens_on == camp.opens_on) & (Campaign.id < camp.id)))
+         .order_by(Campaign.opens_on.desc(), Campaign.id.desc()).limit(1))
+    return db.session.scalar(q)
+
+
+def _consultant_names(camp: Any, consultant: Any) -> str | None:
+    if consultant is not None:
+        return str(getattr(consultant, "name", consultant))
+    names = sorted(u.name for u in camp.organisation.users if u.role == "consultant" and u.active)
+    return "、".join(names) if names else None
+
+
+def _summary(d: dict[str, Any], lang: str) -> list[str]:
+    """Three sentences: the main cause, the remedy to start with, and why."""
+    causes, dom = d["causes"], d.get("dominance") or {}
+    top, runner = dom.get("top"), dom.get("runner_up")
+    out = []
+    if top:
+        values = {"cause": charts.cause_name(top, lang), "score": _num(causes[top]["score"])}
+        if runner:
+            values.update(runner=charts.cause_name(runner, lang),
+                          runner_score=_num(causes[runner]["score"]),
+                          diff=f"{dom['difference']:.0f}")
+            key = "sum_mixed" if d["dominant_cause"] == "mixed" else "sum_dominant"
+        else:
+            key = "sum_single"
+        out.append(translate(key, lang, **values))
+    start = next((r for r in d["recommendations"] if r["start"]), None)
+    if start:
+        out.append(translate("sum_start", lang, remedy=start["name"], format=start["format"]))
+        out.append(translate(f"why_{start['remedy']}", lang,
+                             habit=_pct(d["usage"]["habit_rate"] if d["usage"] else None)))
+    return out
+
+
+def _segment_heatmaps(d: dict[str, Any], lang: str) -> list[dict[str, Any]]:
+    out = []
+    for f in SEGMENT_FIELDS:
+        views = d["segments"].get(f) or []
+        if not views:
+            continue
+        rows: list[tuple[str, dict[str, float | None] | None]] = []
+        for v in views:
+            if v["suppressed"]:
+                rows.append((v["label"], None))
+            else:
+                rows.append((f"{v['label']} (n={v['n']})",
+                             {c: v["causes"][c]["score"] for c in CAUSES}))
+        out.append({"field": f, "title": translate(f"field_{f}", lang),
+                    "chart": charts.heatmap_chart(rows, lang)})
+    return out
+
+
+def _wave(camp: Any, diag: Any, lang: str, diagnose: Any) -> dict[str, Any] | None:
+    from ..recommend.waves import WaveError, compare
+
+    earlier = _earlier_campaign(camp)
+    if earlier is None:
+        return None
+    try:
+        ediag = diagnose(earlier)
+        cmp = compare(ediag, diag)
+    except WaveError as exc:
+        return {"error": translate("wave_error", lang, reason=str(exc)), "name": earlier.name}
+    before = {c: v["score_before"] for c, v in cmp.causes.items()}
+    after = {c: v["score_after"] for c, v in cmp.causes.items()}
+    labels = (f"{translate('before', lang)}: {earlier.name}", f"{translate('after', lang)}: {camp.name}")
+    usage = [{"name": charts.USAGE_NAMES[code][lang], "before": cmp.usage["counts_before"].get(code, 0),
+              "after": cmp.usage["counts_after"].get(code, 0),
+              "change": cmp.usage["counts_change"].get(code, 0)} for code in charts.USAGE_CODES]
+    return {"name": earlier.name, "opens_on": earlier.opens_on, "findings": cmp.findings,
+            "improved": cmp.improved, "usage": usage,
+            "chart": charts.wave_chart(before, after, lang, labels=labels)}
+
+
+def build_context(campaign: Any, lang: str = "ja", report_date: dt.date | None = None,
+                  consultant: Any = None) -> dict[str, Any]:
+    """Everything the report template shows, computed from the campaign's diagnosis."""
+    from ..recommend.loader import find_campaign
+    from ..recommend.service import diagnose_campaign
+
+    lang = "en" if lang == "en" else "ja"
+    camp = find_campaign(campaign)
+    cfg = current_app.config
+    questionnaires = current_app.extensions.get("questionnaires", {})
+
+    def diagnose(c: Any) -> Any:
+        return diagnose_campaign(c, lang, questionnaire=questionnaires.get(c.questionnaire_id),
+                                 report_date=report_date, min_group=cfg.get("MIN_GROUP"),
+                                 min_comments_group=cfg.get("MIN_COMMENTS_GROUP"))
+
+    diag = diagnose(camp)
+    d = diag.to_dict()
+    pb = load_playbook()
+    ctx: dict[str, Any] = {
+        "lang": lang, "d": d, "tr": lambda key, **kw: translate(key, lang, **kw),
+        "client": camp.organisation.display_name(lang), "campaign_name": camp.name,
+        "report_date": d["report_date"], "consultant": _consultant_names(camp, consultant),
+        "note": (camp.consultant_note or "").strip(),
+        "classifier": classifier_metrics(cfg.get("MODELS_DIR")),
+        "cause_name": lambda c: charts.cause_name(c, lang),
+        "pct": _pct, "num": _num, "wave": None,
+    }
+    sc = pb.section("scoring")
+    lw, tw = float(sc["likert_weight"]), float(sc["text_weight"])
+    ctx["scoring"] = {"a": f"{lw / (lw + tw):.2f}", "b": f"{tw / (lw + tw):.2f}", "z": f"{sc['z']:g}"}
+    if d["suppressed"]:
+        return ctx
+    start = next((r for r in d["recommendations"] if r["start"]), None)
+    ctx.update({
+        "summary": _summary(d, lang),
+        "start": start,
+        "others": [r for r in d["recommendations"] if not r["start"]],
+        "quotes": cause_quotes(diag, lang),
+        "themes": [(pb.theme_label(t, lang), n) for t, n in
+                   sorted(d["causes"]["other"]["themes"].items(), key=lambda x: (-x[1], x[0]))
+                   if n and t != "unthemed"],
+        "funnel_chart": charts.funnel_chart(d["usage"]["counts"], lang),
+        "cause_chart": charts.cause_chart(d["causes"], lang),
+        "share_chart": charts.share_chart({c: v["share"] for c, v in d["causes"].items()}, lang),
+        "heatmaps": _segment_heatmaps(d, lang),
+        "wave": _wave(camp, diag, lang, diagnose),
+    })
+    return ctx
+
+
+def render_report_html(campaign: Any, lang: str = "ja", report_date: dt.date | None = None,
+                       consultant: Any = None) -> str:
+    """The report as HTML, rendered by the application's Jinja environment (autoescaped)."""
+    ctx = build_context(campaign, lang, report_date, consultant)
+    return current_app.jinja_env.get_template(TEMPLATE).render(ctx)
+
+
+class _GlyphWatch(logging.Handler):
+    """Collects WeasyPrint warnings about missing glyphs during one render."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.missing: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        msg = record.getMessage()
+        if ".notdef" in msg or "missing glyph" in msg.lower():
+            self.missing.append(msg)
+
+
+def html_to_pdf(html: str, fonts: ReportFonts | None = None,
+                fetcher: SandboxedFetcher | None = None) -> bytes:
+    """Render report HTML to PDF bytes with the report stylesheet and the sandboxed fetcher."""
+    import weasyprint
+
+    fonts = fonts or find_fonts()
+    fetcher = fetcher or report_fetcher(fonts)
+    watch = _GlyphWatch()
+    wlog = logging.getLogger("weasyprint")
+    wlog.addHandler(watch)
+    try:
+        doc = weasyprint.HTML(string=html, base_url=STATIC_DIR.as_uri() + "/", url_fetcher=fetcher)
+        styles = [weasyprint.CSS(string=fonts.css(), url_fetcher=fetcher),
+                  weasyprint.CSS(filename=str(STYLESHEET), url_fetcher=fetcher)]
+        pdf = doc.write_pdf(stylesheets=styles)
+    finally:
+        wlog.removeHandler(watch)
+    if watch.missing:
+        log.warning("report rendered with missing glyphs: %s", "; ".join(watch.missing[:3]))
+    return pdf
+
+
+def render_report_pdf(campaign: Any, lang: str = "ja", report_date: dt.date | None = None,
+                      consultant: Any = None) -> bytes:
+    """The client report as PDF bytes (A4)."""
+    fonts = find_fonts()  # fail before the diagnosis work when the font is missing
+    html = render_report_html(campaign, lang, report_date, consultant)
+    return html_to_pdf(html, fonts)
+
+
+__all__ = ["build_context", "render_report_html", "render_report_pdf", "html_to_pdf",
+           "cause_quotes", "classifier_metrics"]

@@ -1,0 +1,229 @@
+"""The client PDF: sections, Japanese glyphs and fonts, sandboxed fetching, English, CLI."""
+
+from __future__ import annotations
+
+import logging
+import re
+import subprocess
+
+import pytest
+
+from diagnosis.reports import SandboxedFetcher, find_fonts, html_to_pdf, render_report_html, render_report_pdf
+from diagnosis.reports.sandbox import STATIC_DIR
+
+from .conftest import REPORT_DATE, build
+
+NOTE = "経営会議で研修予算の承認を得ること。\n次回の定例で部門長に結果を共有します。"
+
+
+def pdf_text(pdf: bytes, tmp_path, layout: bool = False) -> str:
+    path = tmp_path / "r.pdf"
+    path.write_bytes(pdf)
+    args = ["pdftotext", "-enc", "UTF-8"] + (["-layout"] if layout else []) + [str(path), "-"]
+    return subprocess.run(args, capture_output=True, text=True, check=True).stdout
+
+
+def flat(text: str) -> str:
+    """Text without whitespace: pdftotext breaks Japanese lines wherever the PDF does."""
+    return re.sub(r"\s+", "", text)
+
+
+def fonts_of(pdf: bytes, tmp_path) -> str:
+    path = tmp_path / "f.pdf"
+    path.write_bytes(pdf)
+    return subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
+
+
+@pytest.fixture
+def glyph_warnings(caplog):
+    """WeasyPrint warnings about missing glyphs, captured for the test to assert on."""
+    caplog.set_level(logging.WARNING, logger="weasyprint")
+
+    def found() -> list[str]:
+        return [r.getMessage() for r in caplog.records
+                if r.name.startswith("weasyprint") and (".notdef" in r.getMessage() or "glyph" in r.getMessage())]
+
+    return found
+
+
+def render(app, slug: str, lang: str = "ja") -> bytes:
+    with app.app_context():
+        return render_report_pdf(slug, lang, report_date=REPORT_DATE)
+
+
+def test_japanese_report_sections_fonts_and_glyphs(app, tmp_path, glyph_warnings):
+    w = build(app, note=NOTE)
+    pdf = render(app, w["slug"])
+    assert pdf.startswith(b"%PDF")
+    text = flat(pdf_text(pdf, tmp_path))
+    for heading in ("生成AI定着診断レポート", "エグゼクティブサマリー", "回答状況と利用頻度", "原因の診断",
+                    "セグメント別", "従業員の声", "推奨施策と90日計画", "その他の施策と支える仕組み",
+                    "コンサルタント所見", "前回調査との比較", "付録：調査と分析の方法"):
+        assert heading in text, heading
+    assert w["org"] in text and "第2回定着度調査" in text and "加藤コンサルタント" in text
+    assert "2026-11-01" in text
+    # Executive summary: the main cause and the remedy to start with.
+    assert "主な原因は「教育・サポート不足」" in text
+    assert "最初に取り組む施策は" in text
+    assert "ここから着手" in text and "90日計画" in text and "レビュー日" in text
+    for mech in ("マニュアル整備", "月次の定例会議", "ガバナンス"):
+        assert mech in text
+    # The consultant's note, the quotes and the suppressed segment.
+    assert "経営会議で研修予算の承認を得ること。" in text
+    assert "研修が一回きりで" in text
+    assert "非表示" in text
+    # Page numbers and the running header.
+    assert "2/" in text and "生成AI定着診断" in text
+    fonts = fonts_of(pdf, tmp_path)
+    assert "BIZ-UDPGothic" in fonts and "BIZ-UDPGothic-Bold" in fonts
+    for line in fonts.splitlines()[2:]:
+        assert " yes " in line, f"font not embedded: {line}"
+    assert glyph_warnings() == []
+
+
+def test_suppressed_segment_has_no_numbers(app):
+    w = build(app, earlier=False)
+    with app.app_context():
+        html = render_report_html(w["slug"], "ja", report_date=REPORT_DATE)
+    # The department "IT / DX" has two respondents: named as suppressed, never with its n or scores.
+    row = re.search(r"<title>情報システム・DX</title>.*?</g>(.*?)(?:<g>|</svg>)", html, re.S)
+    assert row, "suppressed department row missing"
+    assert "非表示" in row.group(1)
+    assert not re.search(r">\s*\d+\s*<", row.group(1))
+    assert "情報システム・DX (n=" not in html
+
+
+def test_hostile_comment_is_text_and_nothing_is_fetched(app, tmp_path, local_server, glyph_warnings):
+    base, hits = local_server
+    hostile = (f'<img src="file:///etc/passwd"> <link rel="attachment" href="file:///etc/passwd"> '
+               f'<img src="{base}/quote.png"> 研修がない')
+    note = f'所見 <img src="{base}/note.png"> <link rel="attachment" href="file:///etc/passwd"> {base}/x'
+    w = build(app, note=note, extra_comment=hostile, earlier=False)
+    with app.app_context():
+        html = render_report_html(w["slug"], "ja", report_date=REPORT_DATE)
+        pdf = render_report_pdf(w["slug"], "ja", report_date=REPORT_DATE)
+    assert "<img" not in html and "&lt;img src=" in html
+    assert '<link rel="attachment"' not in html
+    text = flat(pdf_text(pdf, tmp_path))
+    assert '<imgsrc="file:///etc/passwd">' in text
+    assert '<linkrel="attachment"href="file:///etc/passwd">' in text
+    assert f"{base}/note.png" in text
+    assert hits == []
+    assert b"/EmbeddedFile" not in pdf and b"root:x:0:0" not in pdf
+    assert b"/Subtype /Image" not in pdf
+    assert glyph_warnings() == []
+
+
+def test_fetcher_blocks_raw_file_and_network_urls(app, tmp_path, local_server):
+    """Even unescaped HTML cannot make the renderer read files, attach them or connect anywhere."""
+    base, hits = local_server
+    png = ("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk"
+           "+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+    html = f"""<html lang="ja"><head>
+      <link rel="attachment" href="file:///etc/passwd">
+      <link rel="stylesheet" href="{base}/style.css">
+      <link rel="stylesheet" href="file:///etc/passwd">
+      </head><body><p>日本語のテキスト</p>
+      <img src="file:///etc/passwd"><img src="{base}/img.png"><img src="http://[::1]:9/x.png">
+      <img src="file:///etc/hostname"><img src="../../../../etc/passwd">
+      <object data="file:///etc/passwd"></object>
+      <img src="{png}" alt="allowed">
+      <a rel="attachment" href="file:///etc/passwd">a</a>
+      </body></html>"""
+    fonts = find_fonts()
+    fetcher = SandboxedFetcher((STATIC_DIR, *fonts.directories))
+    with app.app_context():
+        pdf = html_to_pdf(html, fonts, fetcher)
+    assert hits == []
+    assert b"/EmbeddedFile" not in pdf and b"root:x:0:0" not in pdf
+    assert any("/etc/passwd" in u for u in fetcher.refused)
+    assert any(u.startswith(base) for u in fetcher.refused)
+    # Only the data: image, the report stylesheet and the fonts were served.
+    assert b"/Subtype /Image" in pdf
+    assert "data:" in fetcher.served
+    assert all(s == "data:" or s.startswith((str(STATIC_DIR), *map(str, fonts.directories)))
+               for s in fetcher.served)
+    with pytest.raises(ValueError):
+        fetcher.fetch(f"{base}/direct")
+    with pytest.raises(ValueError):
+        fetcher.fetch("file:///etc/passwd")
+    with pytest.raises(ValueError):
+        fetcher.fetch((STATIC_DIR / ".." / ".." / "pyproject.toml").as_uri())
+    assert fetcher.fetch((STATIC_DIR / "report.css").as_uri()).read().startswith(b"/*")
+    assert hits == []
+
+
+def test_english_report(app, tmp_path, glyph_warnings):
+    w = build(app, note="Agree the training budget at the board.")
+    pdf = render(app, w["slug"], "en")
+    text = " ".join(pdf_text(pdf, tmp_path).split())
+    for heading in ("Generative-AI adoption diagnosis", "Executive summary", "Responses and usage",
+                    "Cause diagnosis", "What employees said", "Recommended remedy and 90-day plan",
+                    "Other remedies and supporting mechanisms", "Consultant's note",
+                    "Comparison with the earlier wave", "Appendix: methods"):
+        assert heading in text, heading
+    assert "Training & support gaps" in text and "Start with" in text
+    assert "Agree the training budget at the board." in text
+    assert "Report Corp" in text
+    assert "BIZ-UDPGothic" in fonts_of(pdf, tmp_path)
+    assert glyph_warnings() == []
+
+
+def test_long_lines_and_cells_wrap_inside_the_page(app, tmp_path):
+    long_ja = "生成AIの定着に向けた取り組み" * 30
+    long_token = "https://example.invalid/" + "x" * 300
+    w = build(app, note=f"{long_ja}\n{long_token}", extra_comment=long_ja + long_token, earlier=False)
+    pdf = render(app, w["slug"])
+    path = tmp_path / "wrap.pdf"
+    path.write_bytes(pdf)
+    bbox = subprocess.run(["pdftotext", "-bbox", str(path), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    page_w = float(re.search(r'<page width="([\d.]+)"', bbox).group(1))
+    x_max = max(float(x) for x in re.findall(r'xMax="([\d.]+)"', bbox))
+    assert x_max <= page_w - 18 * 72 / 25.4 + 1, (x_max, page_w)
+    assert "xxxxxxxxxx" in pdf_text(pdf, tmp_path)
+
+
+def test_methods_without_classifier_metadata(app, tmp_path):
+    w = build(app, earlier=False)
+    app.config["MODELS_DIR"] = str(tmp_path / "no-models")
+    pdf = render(app, w["slug"])
+    assert "分類器の精度指標は利用できません" in flat(pdf_text(pdf, tmp_path))
+
+
+def test_too_few_responses_report_is_suppressed(app, tmp_path):
+    import datetime as dt
+
+    from diagnosis.extensions import db
+    from diagnosis.workspace import create_campaign, create_organisation
+
+    with app.app_context():
+        org = create_organisation("小さな会社", 5, dt.date(2026, 6, 1))
+        create_campaign(org, "tiny", "小規模調査", opens_on=dt.date(2026, 10, 1))
+        db.session.commit()
+    text = flat(pdf_text(render(app, "tiny"), tmp_path))
+    assert "回答数が少ないため診断を表示できません" in text
+    assert "エグゼクティブサマリー" not in text
+
+
+def test_cli_report(app, runner, tmp_path):
+    assert "report" in app.cli.commands  # registered by create_app
+    w = build(app)
+    out = tmp_path / "report.pdf"
+    result = runner.invoke(args=["report", w["slug"], "-o", str(out), "--date", "2026-11-01"])
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes().startswith(b"%PDF")
+    assert "エグゼクティブサマリー" in flat(pdf_text(out.read_bytes(), tmp_path))
+    en = tmp_path / "report-en.pdf"
+    result = runner.invoke(args=["report", w["slug"], "-o", str(en), "--lang", "en"])
+    assert result.exit_code == 0, result.output
+    assert "Executive summary" in pdf_text(en.read_bytes(), tmp_path)
+    missing = runner.invoke(args=["report", "no-such-campaign", "-o", str(tmp_path / "x.pdf")])
+    assert missing.exit_code != 0 and "no campaign" in missing.output
+
+
+def test_missing_glyph_detection_works(app, glyph_warnings):
+    """The glyph check above is meaningful: a character no installed font has is reported."""
+    with app.app_context():
+        html_to_pdf('<html lang="ja"><body><p>\U00013000 \U0001fa7f</p></body></html>')
+    assert any(".notdef" in m for m in glyph_warnings())
