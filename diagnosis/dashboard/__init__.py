@@ -4,4 +4,5 @@ from flask import Blueprint
 
 bp = Blueprint("dashboard", __name__)
 
-from . import routes  # noqa: E402,F401
+# routes: accounts and the workspace; views: a campaign's dashboard, comments, interviews, exports.
+from . import routes, views  # noqa: E402,F401

@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, EmailField, IntegerField, PasswordField, SelectField, StringField
+from flask_wtf.file import FileField
+from wtforms import (
+    DateField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional, Regexp
 
 from ..i18n import LazyPick
@@ -47,3 +57,31 @@ class UserForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """An empty form that carries only the CSRF token, for POST buttons."""
+
+
+class CorrectionForm(FlaskForm):
+    """A human correction of one comment's cause ('' clears the correction)."""
+
+    label = SelectField("label", choices=[("purpose", "purpose"), ("leadership", "leadership"),
+                                          ("support", "support"), ("other", "other"), ("", "")])
+    next = HiddenField("next")
+
+
+class InterviewForm(FlaskForm):
+    """Interview notes pasted or uploaded as a UTF-8 .txt file, with optional segment tags."""
+
+    title = StringField("title", validators=[_req(), Length(max=200)])
+    interviewee = StringField("interviewee", validators=[Optional(), Length(max=200)])
+    held_on = DateField("held_on", validators=[Optional()])
+    department = SelectField("department", choices=[], validate_choice=True)
+    role = SelectField("role", choices=[], validate_choice=True)
+    age_band = SelectField("age_band", choices=[], validate_choice=True)
+    tenure = SelectField("tenure", choices=[], validate_choice=True)
+    text = TextAreaField("text", validators=[Optional(), Length(max=50_000)])
+    notes_file = FileField("notes_file")
+
+
+class NoteForm(FlaskForm):
+    """The consultant's note that appears in the PDF report."""
+
+    note = TextAreaField("note", validators=[Optional(), Length(max=5000)])

@@ -9,14 +9,13 @@ from sqlalchemy import func, select
 from ..auth import campaign_or_404, consultant_required, organisation_or_404
 from ..extensions import db
 from ..i18n import pick
-from ..models import Comment, Response, utcnow
+from ..models import Response, utcnow
 from ..workspace import (
     WorkspaceError,
     create_campaign,
     create_organisation,
     create_user,
     find_user,
-    survey_url,
 )
 from . import bp
 from .forms import CampaignForm, ConfirmForm, LoginForm, OrganisationForm, UserForm
@@ -140,21 +139,6 @@ def new_user(org_id: int):
                   "success")
             return redirect(url_for("dashboard.organisation", org_id=org.id))
     return render_template("dashboard/user_form.html", form=form, org=org)
-
-
-@bp.route("/campaigns/<int:campaign_id>")
-@login_required
-def campaign(campaign_id: int):
-    """A campaign's overview: response rate and the survey link."""
-    campaign = campaign_or_404(campaign_id)
-    n = db.session.scalar(select(func.count(Response.id)).where(
-        Response.campaign_id == campaign.id)) or 0
-    pending = db.session.scalar(select(func.count(Comment.id)).where(
-        Comment.campaign_id == campaign.id, Comment.label.is_(None))) or 0
-    employees = campaign.organisation.employee_count
-    return render_template("dashboard/campaign.html", campaign=campaign, n=n, pending=pending,
-                           rate=(n / employees if employees else None),
-                           link=survey_url(campaign), confirm=ConfirmForm())
 
 
 @bp.route("/campaigns/<int:campaign_id>/close", methods=["POST"])

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Teichaku needs when they are missing; explains what to do without root.
 set -euo pipefail
-PACKAGES=(libharfbuzz-subset0 fonts-morisawa-bizud-gothic poppler-utils)
+PACKAGES=(libharfbuzz-subset0 fonts-morisawa-bizud-gothic poppler-utils chromium)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

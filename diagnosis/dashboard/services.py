@@ -1,0 +1,358 @@
+"""Queries behind the dashboard: the diagnosis, wave comparison, comments browser, interviews, QR.
+
+Every number shown comes from :func:`diagnosis.recommend.service.diagnose_campaign`, where the
+anonymity rules live; this module only selects, filters and redacts what may be shown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import current_app
+from markupsafe import Markup, escape
+from sqlalchemy import func, or_, select
+
+from ..extensions import db
+from ..interviews import add_interview
+from ..models import SEGMENT_FIELDS, Campaign, Comment, InterviewNote, Response
+from ..questionnaire import Questionnaire
+from ..recommend.playbook import Playbook, load_playbook
+from ..recommend.redact import redact
+from ..recommend.service import Diagnosis, diagnose_campaign
+from ..recommend.waves import WaveComparison, WaveError, compare
+
+PAGE_SIZE = 50
+MAX_UPLOAD_BYTES = 200_000
+CONFIDENCE_BANDS: dict[str, tuple[float, float]] = {
+    "high": (0.8, 1.01), "medium": (0.5, 0.8), "low": (0.0, 0.5),
+}
+CAUSE_FILTERS = ("purpose", "leadership", "support", "other", "unclear", "pending", "corrected")
+SOURCES = ("survey", "interview")
+
+
+def questionnaire_of(campaign: Campaign) -> Questionnaire | None:
+    """The loaded questionnaire of a campaign (None when it is no longer installed)."""
+    return current_app.extensions["questionnaires"].get(campaign.questionnaire_id)
+
+
+def playbook() -> Playbook:
+    """The remedy playbook (cached by the loader)."""
+    return load_playbook()
+
+
+def campaign_diagnosis(campaign: Campaign, lang: str) -> Diagnosis:
+    """The campaign's diagnosis with the configured anonymity thresholds."""
+    cfg = current_app.config
+    return diagnose_campaign(campaign, lang, session=db.session,
+                             questionnaire=questionnaire_of(campaign),
+                             min_group=cfg.get("MIN_GROUP"),
+                             min_comments_group=cfg.get("MIN_COMMENTS_GROUP"))
+
+
+def earlier_wave(campaign: Campaign) -> Campaign | None:
+    """The most recent earlier wave of the same organisation and questionnaire."""
+    return db.session.scalar(
+        select(Campaign)
+        .where(Campaign.organisation_id == campaign.organisation_id,
+               Campaign.questionnaire_id == campaign.questionnaire_id,
+               Campaign.id != campaign.id,
+               or_(Campaign.opens_on < campaign.opens_on,
+                   (Campaign.opens_on == campaign.opens_on) & (Campaign.id < campaign.id)))
+        .order_by(Campaign.opens_on.desc(), Campaign.id.desc())
+        .limit(1))
+
+
+@dataclass
+class WaveView:
+    """An earlier wave and, when both waves are large enough, their comparison."""
+
+    earlier: Campaign
+    comparison: WaveComparison | None
+    problem: str | None = None
+
+
+def wave_view(campaign: Campaign, diag: Diagnosis, lang: str) -> WaveView | None:
+    """Compare with the earlier wave, if there is one; the problem is kept when they cannot be."""
+    earlier = earlier_wave(campaign)
+    if earlier is None:
+        return None
+    try:
+        return WaveView(earlier, compare(campaign_diagnosis(earlier, lang), diag, playbook()))
+    except WaveError as exc:
+        return WaveView(earlier, None, str(exc))
+
+
+def heatmap_rows(segments: list[dict[str, Any]]) -> list[tuple[str, dict[str, float | None] | None]]:
+    """Rows for ``charts.heatmap_chart`` from one field of ``Diagnosis.to_dict()['segments']``."""
+    rows: list[tuple[str, dict[str, float | None] | None]] = []
+    for s in segments:
+        if s.get("suppressed"):
+            rows.append((s["label"], None))
+        else:
+            rows.append((s["label"], {c: v.get("score") for c, v in s["causes"].items()
+                                      if c != "other"}))
+    return rows
+
+
+def pending_count(campaign: Campaign) -> int:
+    """Comments of the campaign the classifier has not labelled yet."""
+    return db.session.scalar(select(func.count(Comment.id)).where(
+        Comment.campaign_id == campaign.id, Comment.label.is_(None))) or 0
+
+
+def interview_counts(campaign: Campaign) -> tuple[int, int]:
+    """Number of interview notes and of their sentences (evidence) in the campaign."""
+    notes = db.session.scalar(select(func.count(InterviewNote.id)).where(
+        InterviewNote.campaign_id == campaign.id)) or 0
+    sentences = db.session.scalar(select(func.count(Comment.id)).where(
+        Comment.campaign_id == campaign.id, Comment.source == "interview")) or 0
+    return notes, sentences
+
+
+# ---------------------------------------------------------------- comments browser
+
+
+@dataclass(frozen=True)
+class SegmentOption:
+    """A segment value that may be used as a filter (large enough for comments to be shown)."""
+
+    field: str
+    value: str
+    label: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.field}:{self.value}"
+
+
+def segment_options(diag: Diagnosis) -> list[SegmentOption]:
+    """Segment values whose group meets MIN_COMMENTS_GROUP (per the diagnosis); others are not offered."""
+    out = []
+    for f in SEGMENT_FIELDS:
+        for s in diag.segments.get(f, []):
+            if not s.suppressed and s.comments_shown:
+                out.append(SegmentOption(f, s.value, s.label))
+    return out
+
+
+def survey_comments_visible(diag: Diagnosis) -> bool:
+    """Survey comments are quoted only when the campaign has MIN_COMMENTS_GROUP responses."""
+    return diag.responses >= diag.thresholds.min_comments_group
+
+
+@dataclass
+class CommentFilters:
+    """Validated filters of the comments browser; unknown values are dropped, not trusted."""
+
+    cause: str | None = None
+    confidence: str | None = None
+    segment: SegmentOption | None = None
+    source: str | None = None
+    q: str = ""
+    page: int = 1
+
+    @classmethod
+    def parse(cls, args: Any, options: list[SegmentOption]) -> CommentFilters:
+        """Read filters from request arguments, keeping only offered values."""
+        by_key = {o.key: o for o in options}
+        try:
+            page = max(1, int(args.get("page", 1)))
+        except (TypeError, ValueError):
+            page = 1
+        cause = args.get("cause")
+        conf = args.get("confidence")
+        source = args.get("source")
+        return cls(cause=cause if cause in CAUSE_FILTERS else None,
+                   confidence=conf if conf in CONFIDENCE_BANDS else None,
+                   segment=by_key.get(args.get("segment") or ""),
+                   source=source if source in SOURCES else None,
+                   q=" ".join((args.get("q") or "").split())[:100], page=page)
+
+    def query_args(self, **override: Any) -> dict[str, Any]:
+        """The filters as URL arguments (for pagination and the redirect after a correction)."""
+        out = {"cause": self.cause, "confidence": self.confidence,
+               "segment": self.segment.key if self.segment else None, "source": self.source,
+               "q": self.q or None, "page": self.page if self.page > 1 else None}
+        out.update(override)
+        return {k: v for k, v in out.items() if v is not None}
+
+
+@dataclass
+class CommentRow:
+    """One comment as shown: redacted text, predicted and effective cause."""
+
+    id: int
+    source: str
+    item_id: str | None
+    text: str
+    label: str | None
+    confidence: float | None
+    corrected_label: str | None
+    interview_title: str | None = None
+
+    @property
+    def effective_label(self) -> str | None:
+        return self.corrected_label or self.label
+
+
+@dataclass
+class CommentPage:
+    """A page of filtered comments."""
+
+    rows: list[CommentRow] = field(default_factory=list)
+    total: int = 0
+    page: int = 1
+    pages: int = 1
+    survey_hidden: bool = False
+
+
+def _row(c: Comment) -> CommentRow:
+    return CommentRow(c.id, c.source, c.item_id, redact(c.text), c.label, c.confidence,
+                      c.corrected_label, c.interview.title if c.interview is not None else None)
+
+
+def comment_query(campaign: Campaign, filters: CommentFilters, survey_visible: bool):
+    """The SQL select of the campaign's comments matching the structured filters."""
+    stmt = select(Comment).where(Comment.campaign_id == campaign.id)
+    if not survey_visible:
+        stmt = stmt.where(Comment.source == "interview")
+    if filters.source:
+        stmt = stmt.where(Comment.source == filters.source)
+    effective = func.coalesce(Comment.corrected_label, Comment.label)
+    if filters.cause == "pending":
+        stmt = stmt.where(Comment.label.is_(None), Comment.corrected_label.is_(None))
+    elif filters.cause == "corrected":
+        stmt = stmt.where(Comment.corrected_label.is_not(None))
+    elif filters.cause:
+        stmt = stmt.where(effective == filters.cause)
+    if filters.confidence:
+        lo, hi = CONFIDENCE_BANDS[filters.confidence]
+        stmt = stmt.where(Comment.corrected_label.is_(None), Comment.confidence >= lo,
+                          Comment.confidence < hi)
+    if filters.segment:
+        column_r = getattr(Response, filters.segment.field)
+        column_i = getattr(InterviewNote, filters.segment.field)
+        stmt = (stmt.outerjoin(Response, Comment.response_id == Response.id)
+                .outerjoin(InterviewNote, Comment.interview_id == InterviewNote.id)
+                .where(or_(column_r == filters.segment.value,
+                           column_i == filters.segment.value)))
+    return stmt.order_by(Comment.id.desc())
+
+
+def list_comments(campaign: Campaign, filters: CommentFilters, diag: Diagnosis) -> CommentPage:
+    """Filtered, redacted comments of a campaign, one page at a time."""
+    visible = survey_comments_visible(diag)
+    comments = list(db.session.scalars(comment_query(campaign, filters, visible)))
+    rows = [_row(c) for c in comments]
+    if filters.q:
+        # Search the redacted text: searching the raw one would reveal a redacted name.
+        needle = filters.q.casefold()
+        rows = [r for r in rows if needle in r.text.casefold()]
+    total = len(rows)
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(filters.page, pages)
+    start = (page - 1) * PAGE_SIZE
+    hidden = not visible and db.session.scalar(select(func.count(Comment.id)).where(
+        Comment.campaign_id == campaign.id, Comment.source == "survey")) > 0
+    return CommentPage(rows[start:start + PAGE_SIZE], total, page, pages, bool(hidden))
+
+
+def comment_or_none(campaign: Campaign, comment_id: int, diag: Diagnosis) -> Comment | None:
+    """A comment of this campaign that the browser may show (None otherwise)."""
+    c = db.session.get(Comment, comment_id)
+    if c is None or c.campaign_id != campaign.id:
+        return None
+    if c.source == "survey" and not survey_comments_visible(diag):
+        return None
+    return c
+
+
+# ---------------------------------------------------------------- interviews
+
+
+class UploadError(ValueError):
+    """An uploaded notes file that cannot be used; the message is shown to the user."""
+
+
+def read_upload(data: bytes, filename: str, lang: str) -> str:
+    """Text of an uploaded notes file: UTF-8 (with or without BOM), at most MAX_UPLOAD_BYTES."""
+    en = lang == "en"
+    if not filename.lower().endswith(".txt"):
+        raise UploadError("Please upload a .txt file." if en else ".txt ファイルを選んでください。")
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise UploadError(f"The file is larger than {MAX_UPLOAD_BYTES // 1000} KB." if en
+                          else f"ファイルが大きすぎます（{MAX_UPLOAD_BYTES // 1000} KBまで）。")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise UploadError(
+            "The file is not UTF-8 text. Save it as “UTF-8” (e.g. in Notepad: Save as → Encoding) "
+            "and upload it again." if en else
+            "ファイルがUTF-8形式ではありません。メモ帳などで文字コードを「UTF-8」にして保存し直してから、"
+            "もう一度アップロードしてください。") from None
+
+
+def segment_choices(campaign: Campaign, lang: str) -> dict[str, list[tuple[str, str]]]:
+    """Segment field → [(code, label)] from the campaign's questionnaire."""
+    q = questionnaire_of(campaign)
+    out: dict[str, list[tuple[str, str]]] = {f: [] for f in SEGMENT_FIELDS}
+    if q is None:
+        return out
+    for item in q.items_of_type("segment"):
+        if item.id in out:
+            out[item.id] = [(o.code, o.label.en if lang == "en" else o.label.ja)
+                            for o in item.options]
+    return out
+
+
+def create_interview(campaign: Campaign, user_id: int, title: str, text: str,
+                     **kwargs: Any) -> InterviewNote:
+    """Store interview notes split into sentences and commit (classification is scheduled by the caller)."""
+    note = add_interview(campaign, title, text, created_by_id=user_id, **kwargs)
+    db.session.commit()
+    return note
+
+
+def interviews_of(campaign: Campaign) -> list[InterviewNote]:
+    """The campaign's interview notes, newest first."""
+    return list(db.session.scalars(select(InterviewNote).where(
+        InterviewNote.campaign_id == campaign.id).order_by(InterviewNote.created_at.desc(),
+                                                           InterviewNote.id.desc())))
+
+
+def interview_or_404(campaign: Campaign, interview_id: int) -> InterviewNote | None:
+    """An interview note of this campaign, or None."""
+    note = db.session.get(InterviewNote, interview_id)
+    return note if note is not None and note.campaign_id == campaign.id else None
+
+
+# ---------------------------------------------------------------- workspace
+
+
+def survey_qr_svg(url: str, label: str) -> Markup:
+    """The survey link as a QR code in inline SVG (made locally: no external request)."""
+    import qrcode
+    from qrcode.image.svg import SvgPathFillImage
+
+    img = qrcode.make(url, image_factory=SvgPathFillImage, box_size=10, border=4,
+                      error_correction=qrcode.constants.ERROR_CORRECT_M)
+    svg = img.to_string(encoding="unicode")
+    svg = svg[svg.index("<svg"):]
+    # Size by CSS: drop the fixed millimetre width and height.
+    head_end = svg.index(">")
+    head = svg[:head_end]
+    for attr in ("width", "height"):
+        start = head.find(f' {attr}="')
+        if start >= 0:
+            end = head.index('"', start + len(attr) + 3)
+            head = head[:start] + head[end + 1:]
+    head += f' class="qr" role="img" aria-label="{escape(label)}"'
+    # The SVG holds only path data generated here, and the escaped label.
+    return Markup(head + svg[head_end:])  # noqa: S704
+
+
+def dx_leads(campaign: Campaign) -> list:
+    """Users who can see the campaign's organisation, DX leads first."""
+    return sorted(campaign.organisation.users, key=lambda u: (u.is_consultant, u.name))
+

@@ -1,0 +1,162 @@
+"""CSV exports for spreadsheets: UTF-8 with BOM (Excel reads Japanese correctly) and cells that
+could start a formula neutralised with a leading apostrophe (CSV/formula injection).
+
+Both exports honour the anonymity rules of the diagnosis: the responses export carries no segment
+columns (a row with several segment values could single a person out) and is refused below
+MIN_GROUP responses; comment texts are redacted and only present from MIN_COMMENTS_GROUP
+responses; the diagnosis tables come from ``Diagnosis.to_dict()``, where suppression is applied.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import select
+
+from .extensions import db
+from .models import Campaign, Comment, Response
+from .questionnaire import Questionnaire
+from .recommend.redact import redact
+
+BOM = "\ufeff"
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+class ExportRefused(ValueError):
+    """The export would break the anonymity rules; the message is shown to the user."""
+
+
+def neutralise(value: Any) -> Any:
+    """Text starting with = + - @ TAB or CR gets a leading apostrophe; numbers stay numbers."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float):
+        return value
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def write_csv(rows: Iterable[Sequence[Any]]) -> bytes:
+    """Rows as CSV bytes: UTF-8 with BOM, CRLF line ends, every cell neutralised."""
+    buf = io.StringIO()
+    buf.write(BOM)
+    writer = csv.writer(buf, lineterminator="\r\n")
+    for row in rows:
+        writer.writerow([neutralise(v) for v in row])
+    return buf.getvalue().encode("utf-8")
+
+
+def _t(ja: str, en: str, lang: str) -> str:
+    return en if lang == "en" else ja
+
+
+def responses_csv(campaign: Campaign, questionnaire: Questionnaire | None, lang: str, *,
+                  min_group: int, min_comments_group: int) -> bytes:
+    """One row per response: answers, and each comment with its predicted and corrected cause."""
+    responses = list(db.session.scalars(
+        select(Response).where(Response.campaign_id == campaign.id).order_by(Response.id)))
+    if len(responses) < min_group:
+        raise ExportRefused(_t(
+            f"回答が{min_group}件以上になるまで、回答データは出力できません（匿名性の保護）。",
+            f"Responses can be exported once there are at least {min_group} (anonymity).", lang))
+    with_text = len(responses) >= min_comments_group
+    item_ids = ([i.id for i in questionnaire.items_of_type("choice", "likert")]
+                if questionnaire else sorted({k for r in responses for k in (r.answers or {})}))
+    text_ids = ([i.id for i in questionnaire.items_of_type("text")] if questionnaire
+                else sorted({c.item_id for r in responses for c in r.comments if c.item_id}))
+    header: list[str] = ["response", "submitted_on", "lang", "source", *item_ids]
+    for i in text_ids:
+        header += [f"{i}_text", f"{i}_cause", f"{i}_confidence", f"{i}_corrected_cause"]
+    rows: list[list[Any]] = [header]
+    for n, r in enumerate(responses, 1):
+        answers = r.answers or {}
+        row: list[Any] = [n, r.submitted_on.isoformat(), r.lang, r.source]
+        row += [answers.get(i, "") for i in item_ids]
+        by_item: dict[str | None, Comment] = {c.item_id: c for c in r.comments}
+        for i in text_ids:
+            c = by_item.get(i)
+            if c is None:
+                row += ["", "", "", ""]
+                continue
+            row += [redact(c.text) if with_text else _t("（非表示）", "(hidden)", lang),
+                    c.label or "", "" if c.confidence is None else round(c.confidence, 3),
+                    c.corrected_label or ""]
+        rows.append(row)
+    return write_csv(rows)
+
+
+def _num(x: Any) -> Any:
+    return "" if x is None else x
+
+
+def diagnosis_csv(diag: dict[str, Any], comparison: dict[str, Any] | None, lang: str,
+                  cause_name: Any) -> bytes:
+    """The diagnosis tables (summary, usage, causes, segments, recommendations, waves) in one file."""
+    t = lambda ja, en: _t(ja, en, lang)  # noqa: E731
+    camp = diag["campaign"]
+    rows: list[list[Any]] = [
+        [t("診断", "Diagnosis"), camp["organisation"], camp["name"], camp["slug"]],
+        [t("作成日", "Report date"), diag["report_date"]],
+        [t("回答数", "Responses"), diag["responses"]],
+        [t("従業員数", "Employees"), _num(diag["employee_count"])],
+        [t("回答率", "Response rate"), _num(diag["response_rate"])],
+        [t("非表示（回答数が基準未満）", "Suppressed (too few responses)"), diag["suppressed"]],
+        [t("匿名性の基準（人）", "Anonymity threshold (people)"), diag["anonymity"]["min_group"]],
+        [],
+    ]
+    if not diag["suppressed"]:
+        usage = diag["usage"] or {}
+        rows.append([t("利用頻度", "Usage"), t("人数", "People")])
+        rows += [[code, n] for code, n in (usage.get("counts") or {}).items()]
+        rows.append([t("一度でも使った人の割合", "Adoption rate"), _num(usage.get("adoption_rate"))])
+        rows.append([t("週1回以上の利用率", "Habit rate"), _num(usage.get("habit_rate"))])
+        rows.append([])
+        rows.append([t("原因", "Cause"), "id", t("スコア", "Score"), t("区間下限", "Interval low"),
+                     t("区間上限", "Interval high"), t("自由記述の割合", "Comment share"),
+                     t("コメント数", "Comments"), t("設問スコア", "Likert score"),
+                     t("肯定的回答の割合", "Favourable")])
+        for cid, c in diag["causes"].items():
+            iv = c.get("interval") or [None, None]
+            lk = c.get("likert") or {}
+            rows.append([cause_name(cid, lang), cid, _num(c.get("score")), _num(iv[0]), _num(iv[1]),
+                         _num(c.get("share")), c.get("n_comments", 0), _num(lk.get("score")),
+                         _num(lk.get("favourable"))])
+        rows.append([t("主因", "Dominant cause"), diag.get("dominant_cause") or ""])
+        rows.append([])
+    rows.append([t("セグメント", "Segment field"), t("値", "Value"), t("非表示", "Suppressed"),
+                 t("回答数", "Responses")]
+                + [f"{cause_name(c, lang)} ({t('スコア', 'score')})"
+                   for c in ("purpose", "leadership", "support")]
+                + [f"{cause_name('other', lang)} ({t('割合', 'share')})"])
+    for fld, views in (diag.get("segments") or {}).items():
+        for s in views:
+            if s.get("suppressed"):
+                rows.append([fld, s["label"], True, "", "", "", "", ""])
+                continue
+            causes = s.get("causes") or {}
+            rows.append([fld, s["label"], False, s.get("n")]
+                        + [_num((causes.get(c) or {}).get("score"))
+                           for c in ("purpose", "leadership", "support")]
+                        + [_num((causes.get("other") or {}).get("share"))])
+    rows.append([])
+    if diag.get("recommendations"):
+        rows.append([t("順位", "Rank"), t("施策", "Remedy"), "id", t("スコア", "Score"),
+                     t("ここから着手", "Start here"), t("理由", "Reasons")])
+        for r in diag["recommendations"]:
+            rows.append([r["rank"], r["name"], r["remedy"], r["score"], r["start"],
+                         " / ".join(r.get("reasons") or [])])
+        rows.append([])
+    if comparison:
+        rows.append([t("前回との比較", "Wave comparison"), comparison["earlier"], comparison["later"]])
+        rows.append([t("原因", "Cause"), t("前回スコア", "Score before"), t("今回スコア", "Score after"),
+                     t("変化", "Change"), t("割合の変化", "Share change"),
+                     t("設問スコアの変化", "Likert change")])
+        for cid, c in comparison["causes"].items():
+            rows.append([cause_name(cid, lang), _num(c["score_before"]), _num(c["score_after"]),
+                         _num(c["score_change"]), _num(c["share_change"]), _num(c["likert_change"])])
+    return write_csv(rows)

@@ -1,0 +1,42 @@
+"""Builders for dashboard tests: responses stored through the real storage service."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from diagnosis.extensions import db
+from diagnosis.models import Campaign, Comment
+from diagnosis.responses import add_response
+from diagnosis.workspace import questionnaire
+
+LIKERT = ("pu_useful", "pu_usecase", "pu_goal", "pu_nofit", "le_exec", "le_manager", "le_policy",
+          "le_fringe", "su_skill", "su_training", "su_ask", "su_hard")
+
+
+def fill(campaign_id: int, n: int, *, comment: str | None = None, label: str | None = "support",
+         confidence: float = 0.9, level: str = "2", usage: str = "monthly",
+         submitted_on: dt.date | None = None, **segments: str) -> list[int]:
+    """Add n responses (with an optional comment already classified) and commit; returns ids."""
+    campaign = db.session.get(Campaign, campaign_id)
+    q = questionnaire(campaign.questionnaire_id)
+    ids = []
+    for _ in range(n):
+        answers = {"usage": usage, **{i: level for i in LIKERT}, **segments}
+        if comment:
+            answers["reasons"] = comment
+        r = add_response(campaign, q, answers, lang="ja", source="import",
+                         submitted_on=submitted_on)
+        for c in r.comments:
+            c.label, c.confidence = label, confidence
+        db.session.flush()
+        ids.append(r.id)
+    db.session.commit()
+    return ids
+
+
+def comment_ids(campaign_id: int, source: str | None = None) -> list[int]:
+    """Ids of a campaign's comments, oldest first."""
+    stmt = db.select(Comment.id).where(Comment.campaign_id == campaign_id)
+    if source:
+        stmt = stmt.where(Comment.source == source)
+    return list(db.session.scalars(stmt.order_by(Comment.id)))
