@@ -64,3 +64,5 @@ SURVEY_SUBMISSIONS_PER_MINUTE = None
 # Login: failed attempts before an account is locked, and for how long.
 LOGIN_MAX_FAILURES = 5
 LOGIN_LOCK_MINUTES = 15
+# Login attempts per client address per minute (in memory only; the address is never stored).
+LOGIN_ATTEMPTS_PER_MINUTE = 20

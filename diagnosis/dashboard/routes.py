@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, select
 
-from ..auth import campaign_or_404, consultant_required, organisation_or_404
+from ..auth import authenticate, campaign_or_404, consultant_required, organisation_or_404
 from ..extensions import db
 from ..i18n import pick
 from ..models import Response, utcnow
+from ..ratelimit import limiter
 from ..workspace import (
     WorkspaceError,
     create_campaign,
     create_organisation,
     create_user,
-    find_user,
 )
 from . import bp
 from .forms import CampaignForm, ConfirmForm, LoginForm, OrganisationForm, UserForm
@@ -40,13 +40,24 @@ def index():
 def login():
     """Log in with e-mail and password."""
     form = LoginForm()
+    if request.method == "POST" and not limiter.hit(
+            f"login:{request.remote_addr}", current_app.config["LOGIN_ATTEMPTS_PER_MINUTE"], 60):
+        # The address is used only in memory for this window and never stored.
+        return render_template("dashboard/login.html", form=form, throttled=True), 429
     if form.validate_on_submit():
-        user = find_user(form.email.data)
-        if user is not None and user.active and user.check_password(form.password.data):
+        user, problem = authenticate(form.email.data, form.password.data)
+        if user is not None:
+            session.clear()  # a fresh session on login (no fixation)
             login_user(user)
             return redirect(_safe_next(request.args.get("next")) or url_for("dashboard.home"))
-        flash(pick("メールアドレスまたはパスワードが正しくありません。",
-                   "The e-mail address or password is not correct."), "error")
+        if problem == "locked":
+            flash(pick("ログインの失敗が続いたため、このアカウントは一時的にロックされています。"
+                       "しばらくしてからお試しください。",
+                       "Too many failed logins: this account is locked for a while. "
+                       "Please try again later."), "error")
+        else:
+            flash(pick("メールアドレスまたはパスワードが正しくありません。",
+                       "The e-mail address or password is not correct."), "error")
     return render_template("dashboard/login.html", form=form)
 
 
