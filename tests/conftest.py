@@ -75,3 +75,13 @@ def world(app):
 def login(client, email, password=PASSWORD):
     """Log a test client in (CSRF disabled in the default test config)."""
     return client.post("/login", data={"email": email, "password": password})
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Each test starts with empty in-memory rate-limit windows (they are per process)."""
+    from diagnosis.ratelimit import limiter
+
+    limiter.reset()
+    yield
+    limiter.reset()
