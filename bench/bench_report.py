@@ -26,21 +26,38 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 COMMENTS = {
-    "purpose": ["何に使えばいいのか分からない。", "自分の業務に合う使い方が見つからない。",
-                "I don't know what to use it for in my job."],
-    "leadership": ["上司が使っていないので使いにくい。", "会社としての方針が見えない。",
-                   "Managers never mention it."],
-    "support": ["プロンプトの書き方が分からない。", "研修が一回だけで、聞ける人もいない。",
-                "Tried it once and the answers were poor."],
-    "other": ["機密情報を入れてよいのか不安。", "ライセンスが部署に割り当てられていない。",
-              "It works well for me."],
+    "purpose": [
+        "何に使えばいいのか分からない。",
+        "自分の業務に合う使い方が見つからない。",
+        "I don't know what to use it for in my job.",
+    ],
+    "leadership": ["上司が使っていないので使いにくい。", "会社としての方針が見えない。", "Managers never mention it."],
+    "support": [
+        "プロンプトの書き方が分からない。",
+        "研修が一回だけで、聞ける人もいない。",
+        "Tried it once and the answers were poor.",
+    ],
+    "other": ["機密情報を入れてよいのか不安。", "ライセンスが部署に割り当てられていない。", "It works well for me."],
 }
 SEGMENTS = ("department", "role", "age_band", "tenure")
-ITEMS = ["pu_useful", "pu_usecase", "pu_goal", "pu_nofit", "le_exec", "le_manager", "le_policy",
-         "le_fringe", "su_skill", "su_training", "su_ask", "su_hard"]
+ITEMS = [
+    "pu_useful",
+    "pu_usecase",
+    "pu_goal",
+    "pu_nofit",
+    "le_exec",
+    "le_manager",
+    "le_policy",
+    "le_fringe",
+    "su_skill",
+    "su_training",
+    "su_ask",
+    "su_hard",
+]
 USAGE = ["never", "tried_once", "monthly", "weekly", "daily"]
-MINIMAL = ('<html lang="ja"><body><h1>最小のPDF</h1><p>1ページだけの文書です。'
-           "A minimal one-page document.</p></body></html>")
+MINIMAL = (
+    '<html lang="ja"><body><h1>最小のPDF</h1><p>1ページだけの文書です。A minimal one-page document.</p></body></html>'
+)
 
 
 def fill(campaign, q, n: int, rng: random.Random) -> None:
@@ -76,9 +93,14 @@ def main() -> None:
     from diagnosis.workspace import create_campaign, create_organisation, create_user, questionnaire
 
     with tempfile.TemporaryDirectory() as tmp:
-        app = create_app({"TESTING": True, "SECRET_KEY": "bench-secret-key-0123456789",
-                          "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.sqlite3",
-                          "CLASSIFY_ON_SUBMIT": "off"})
+        app = create_app(
+            {
+                "TESTING": True,
+                "SECRET_KEY": "bench-secret-key-0123456789",
+                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.sqlite3",
+                "CLASSIFY_ON_SUBMIT": "off",
+            }
+        )
         with app.app_context():
             upgrade()
             rng = random.Random(2026)
@@ -92,8 +114,10 @@ def main() -> None:
             camp.consultant_note = "ベンチマーク用の所見。"
             create_user("bench@example.com", "ベンチ 太郎", "consultant", "correct-horse-battery", [org])
             db.session.commit()
-            print(f"built {args.responses} + {args.responses // 2} (earlier wave) responses "
-                  f"in {time.perf_counter() - t:.1f} s")
+            print(
+                f"built {args.responses} + {args.responses // 2} (earlier wave) responses "
+                f"in {time.perf_counter() - t:.1f} s"
+            )
             fonts = find_fonts()
             html_to_pdf(MINIMAL, fonts)  # warm-up: font loading, CSS parsing
             render_report_pdf("bench-2", "ja")
@@ -109,8 +133,7 @@ def main() -> None:
             db.session.remove()
             db.engine.dispose()
     f, m = statistics.median(full), statistics.median(minimal)
-    print(f"full report ({args.responses} responses, {size / 1024:.0f} KiB): median {f:.2f} s "
-          f"over {args.repeat} runs")
+    print(f"full report ({args.responses} responses, {size / 1024:.0f} KiB): median {f:.2f} s over {args.repeat} runs")
     print(f"minimal one-page PDF:                     median {m:.2f} s")
     print(f"ratio full / minimal: {f / m:.1f}x")
 

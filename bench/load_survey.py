@@ -31,9 +31,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 ANSWERS = {
-    "usage": "tried_once", "pu_useful": "3", "pu_usecase": "2", "pu_goal": "dk", "pu_nofit": "3",
-    "le_exec": "2", "le_manager": "2", "le_policy": "1", "le_fringe": "4", "su_skill": "2",
-    "su_training": "1", "su_ask": "2", "su_hard": "4", "department": "sales", "age_band": "30s",
+    "usage": "tried_once",
+    "pu_useful": "3",
+    "pu_usecase": "2",
+    "pu_goal": "dk",
+    "pu_nofit": "3",
+    "le_exec": "2",
+    "le_manager": "2",
+    "le_policy": "1",
+    "le_fringe": "4",
+    "su_skill": "2",
+    "su_training": "1",
+    "su_ask": "2",
+    "su_hard": "4",
+    "department": "sales",
+    "age_band": "30s",
     "reasons": "使い方の研修がなく、聞ける人もいないので使わなくなりました。",
 }
 NONCE = re.compile(r'name="nonce" type="hidden" value="([^"]+)"')
@@ -47,8 +59,9 @@ def free_port() -> int:
 
 
 def run_cli(env: dict, *args: str) -> str:
-    out = subprocess.run([str(BIN / "teichaku"), *args], env=env, cwd=ROOT, check=True,
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [str(BIN / "teichaku"), *args], env=env, cwd=ROOT, check=True, capture_output=True, text=True, timeout=300
+    )
     return out.stdout
 
 
@@ -60,8 +73,7 @@ def percentile(values: list[float], p: float) -> float:
 def employee(base: str, path: str, n: int, deadline: float) -> list[tuple[int, float]]:
     """One simulated employee submitting ``n`` times (fresh form each time), with own cookies."""
     jar = http.cookiejar.CookieJar()
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar),
-                                         NoRedirect())
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirect())
     results = []
     for _ in range(n):
         if time.monotonic() > deadline:
@@ -69,8 +81,7 @@ def employee(base: str, path: str, n: int, deadline: float) -> list[tuple[int, f
         t0 = time.perf_counter()
         try:
             html = opener.open(base + path, timeout=30).read().decode()
-            data = dict(ANSWERS, nonce=NONCE.search(html).group(1),
-                        csrf_token=CSRF.search(html).group(1))
+            data = dict(ANSWERS, nonce=NONCE.search(html).group(1), csrf_token=CSRF.search(html).group(1))
             req = urllib.request.Request(base + path, data=urllib.parse.urlencode(data).encode())
             try:
                 status = opener.open(req, timeout=30).status
@@ -108,9 +119,12 @@ def main() -> int:
     args = ap.parse_args()
 
     tmp = tempfile.mkdtemp(prefix="teichaku-load-")
-    env = dict(os.environ, TEICHAKU_CLASSIFY_ON_SUBMIT="off",
-               TEICHAKU_SECRET_KEY="load-test-secret-key-0123456789",
-               TEICHAKU_ENV_NAME="development")  # plain http on loopback
+    env = dict(
+        os.environ,
+        TEICHAKU_CLASSIFY_ON_SUBMIT="off",
+        TEICHAKU_SECRET_KEY="load-test-secret-key-0123456789",
+        TEICHAKU_ENV_NAME="development",
+    )  # plain http on loopback
     backend = "postgresql" if env.get("TEICHAKU_DATABASE_URL", "").startswith("postgres") else "sqlite"
     if backend == "sqlite":
         env["TEICHAKU_DATABASE_URL"] = f"sqlite:///{tmp}/load.sqlite3"
@@ -124,9 +138,22 @@ def main() -> int:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
-        [str(BIN / "gunicorn"), "--workers", str(args.workers), "--bind", f"127.0.0.1:{port}",
-         "--preload", "--log-level", "warning", "wsgi:app"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(f"{tmp}/gunicorn.log", "w"))
+        [
+            str(BIN / "gunicorn"),
+            "--workers",
+            str(args.workers),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--preload",
+            "--log-level",
+            "warning",
+            "wsgi:app",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(f"{tmp}/gunicorn.log", "w"),
+    )
     try:
         for _ in range(300):
             try:
@@ -138,13 +165,13 @@ def main() -> int:
             print("gunicorn did not start; see", f"{tmp}/gunicorn.log")
             return 1
         trivial(base, 20)  # warm-up
-        per = [args.submissions // args.employees + (i < args.submissions % args.employees)
-               for i in range(args.employees)]
+        per = [
+            args.submissions // args.employees + (i < args.submissions % args.employees) for i in range(args.employees)
+        ]
         deadline = time.monotonic() + args.timeout
         with ThreadPoolExecutor(args.employees) as pool:
             t0 = time.perf_counter()
-            base_lat = [x for f in [pool.submit(trivial, base, 10) for _ in range(args.employees)]
-                        for x in f.result()]
+            base_lat = [x for f in [pool.submit(trivial, base, 10) for _ in range(args.employees)] for x in f.result()]
             base_elapsed = time.perf_counter() - t0
             t0 = time.perf_counter()
             futures = [pool.submit(employee, base, path, n, deadline) for n in per]
@@ -158,22 +185,34 @@ def main() -> int:
     errors5xx = sum(1 for s, _ in results if s >= 500)
     other = len(results) - ok - errors5xx
     count = subprocess.run(
-        [str(BIN / "python"), "-c",
-         "from diagnosis import create_app\nfrom diagnosis.extensions import db\n"
-         "from diagnosis.models import Response, Campaign\nfrom sqlalchemy import select, func\n"
-         "app = create_app()\nwith app.app_context():\n"
-         f"    c = db.session.scalar(select(Campaign).where(Campaign.slug == '{slug}'))\n"
-         "    print(db.session.scalar(select(func.count()).select_from(Response)"
-         ".where(Response.campaign_id == c.id)))"],
-        env=env, cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+        [
+            str(BIN / "python"),
+            "-c",
+            "from diagnosis import create_app\nfrom diagnosis.extensions import db\n"
+            "from diagnosis.models import Response, Campaign\nfrom sqlalchemy import select, func\n"
+            "app = create_app()\nwith app.app_context():\n"
+            f"    c = db.session.scalar(select(Campaign).where(Campaign.slug == '{slug}'))\n"
+            "    print(db.session.scalar(select(func.count()).select_from(Response)"
+            ".where(Response.campaign_id == c.id)))",
+        ],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     stored = int(count)
     lat = [t for _, t in results]
     print(f"backend: {backend}, gunicorn workers: {args.workers}, employees: {args.employees}")
     print(f"{'':24}{'requests':>10}{'req/s':>10}{'p50 ms':>10}{'p95 ms':>10}")
-    print(f"{'trivial GET /healthz':24}{len(base_lat):>10}{len(base_lat) / base_elapsed:>10.1f}"
-          f"{percentile(base_lat, 50) * 1000:>10.1f}{percentile(base_lat, 95) * 1000:>10.1f}")
-    print(f"{'survey GET + POST':24}{len(lat):>10}{len(lat) / elapsed:>10.1f}"
-          f"{percentile(lat, 50) * 1000:>10.1f}{percentile(lat, 95) * 1000:>10.1f}")
+    print(
+        f"{'trivial GET /healthz':24}{len(base_lat):>10}{len(base_lat) / base_elapsed:>10.1f}"
+        f"{percentile(base_lat, 50) * 1000:>10.1f}{percentile(base_lat, 95) * 1000:>10.1f}"
+    )
+    print(
+        f"{'survey GET + POST':24}{len(lat):>10}{len(lat) / elapsed:>10.1f}"
+        f"{percentile(lat, 50) * 1000:>10.1f}{percentile(lat, 95) * 1000:>10.1f}"
+    )
     print(f"ratio survey/trivial p50: {percentile(lat, 50) / percentile(base_lat, 50):.1f}x")
     print(f"submissions: {len(results)}, accepted (302): {ok}, 5xx: {errors5xx}, other: {other}")
     print(f"responses stored: {stored} → lost: {max(0, ok - stored)}, doubled: {max(0, stored - ok)}")

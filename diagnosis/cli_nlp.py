@@ -1,0 +1,145 @@
+"""Classifier commands for the Flask CLI: ``classify``, ``evaluate``, ``train``.
+
+Thin wrappers: the work happens in :mod:`diagnosis.nlp` (plain Python, no flask).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+
+from diagnosis.nlp.embeddings import BUILTIN_BACKENDS
+
+
+def _models_dir() -> Path:
+    """MODELS_DIR from the app config, else <repo>/models."""
+    from diagnosis.nlp import default_models_dir
+
+    value = current_app.config.get("MODELS_DIR")
+    return Path(value) if value else default_models_dir()
+
+
+def _backend(option: str | None) -> str | None:
+    """--backend, else EMBEDDING_MODEL / TEICHAKU_EMBEDDING_MODEL, else the trained default."""
+    value = option or current_app.config.get("EMBEDDING_MODEL") or os.environ.get("TEICHAKU_EMBEDDING_MODEL")
+    return None if value in (None, "", "default") else value
+
+
+def _read_texts(stream: Any) -> list[str]:
+    """Lines of JSON objects with a "text" field, or plain text lines."""
+    texts: list[str] = []
+    for lineno, raw in enumerate(stream, 1):
+        line = raw.rstrip("\n")
+        if not line.strip():
+            continue
+        if line.lstrip().startswith("{"):
+            try:
+                row = json.loads(line)
+            except ValueError as exc:
+                raise click.ClickException(f"line {lineno}: invalid JSON ({exc})") from None
+            if not isinstance(row, dict) or not isinstance(row.get("text"), str):
+                raise click.ClickException(f'line {lineno}: no "text" field')
+            texts.append(row["text"])
+        else:
+            texts.append(line)
+    return texts
+
+
+@click.command("classify")
+@click.argument("file", type=click.File("r", encoding="utf-8"), default="-")
+@click.option("--backend", default=None, help="Embedding backend (use, e5, e5-setfit or a path).")
+@click.option("--batch-size", default=512, show_default=True, help="Answers per model call.")
+@with_appcontext
+def classify_command(file: Any, backend: str | None, batch_size: int) -> None:
+    """Classify answers from FILE (JSON Lines with "text", or plain lines; - = stdin)."""
+    from diagnosis.nlp import classify
+
+    texts = _read_texts(file)
+    models_dir, chosen = _models_dir(), _backend(backend)
+    for start in range(0, len(texts), batch_size):
+        for result in classify(texts[start : start + batch_size], models_dir, chosen):
+            row = result.to_dict()
+            row.pop("confidence", None)
+            click.echo(json.dumps(row, ensure_ascii=False))
+
+
+@click.command("evaluate")
+@click.option(
+    "--backend",
+    "backends",
+    multiple=True,
+    help="Restrict to these backends (repeatable); default: use, e5 and e5-setfit if built.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@with_appcontext
+def evaluate_command(backends: tuple[str, ...], as_json: bool) -> None:
+    """CV and held-out macro-F1 per backend and for a TF-IDF char n-gram baseline."""
+    from diagnosis.nlp.corpus import load_heldout, load_train
+    from diagnosis.nlp.embeddings import get_encoder, resolve_backend
+    from diagnosis.nlp.evaluation import TFIDF, evaluate_backend, evaluate_tfidf, format_tables
+
+    models_dir = _models_dir()
+    corpus = models_dir / "corpus"
+    train_rows = load_train(corpus)
+    heldout = load_heldout(corpus) if (corpus / "heldout.jsonl").exists() else []
+    if not backends:
+        backends = tuple(b for b in BUILTIN_BACKENDS if (p := resolve_backend(b, models_dir)[1]) is None or p.is_dir())
+    results: dict[str, dict[str, Any]] = {TFIDF: evaluate_tfidf(train_rows, heldout)}
+    for name in backends:
+        click.echo(f"evaluating {name} ...", err=True)
+        encoder = get_encoder(name, models_dir)
+        embedded = None
+        for char in (False, True):
+            res = evaluate_backend(encoder, train_rows, heldout, char=char, embedded=embedded)
+            embedded = res.pop("embedded")
+            for key in ("head", "char"):
+                res.pop(key)
+            results[name + ("+char" if char else "")] = res
+    if as_json:
+        click.echo(json.dumps(results, ensure_ascii=False, indent=2))
+    else:
+        click.echo(format_tables(results, len(train_rows), len(heldout)))
+
+
+@click.command("train")
+@click.option("--backend", default=None, help="Backend to train the head for (default: current default).")
+@click.option("--with-corrections", is_flag=True, help="Add human corrections from the database.")
+@click.option("--set-default", is_flag=True, help="Make this backend the default in metadata.json.")
+@with_appcontext
+def train_command(backend: str | None, with_corrections: bool, set_default: bool) -> None:
+    """Rebuild the committed head deterministically (optionally with human corrections)."""
+    from diagnosis.nlp import clear_cache
+    from diagnosis.nlp.training import train
+
+    corrections = None
+    if with_corrections:
+        from diagnosis.corrections import corrected_examples
+
+        corrections = corrected_examples()
+        click.echo(f"{len(corrections)} corrections from the database", err=True)
+    entry = train(_models_dir(), _backend(backend), corrections=corrections, set_default=set_default)
+    clear_cache()
+    cv, held = entry["cv"], entry.get("heldout") or {}
+    click.echo(
+        f"wrote {entry['file']}: n={entry['n_train']} (corrections {entry['n_corrections']}), "
+        f"CV macro-F1 {cv['macro_f1']:.3f}, held-out {held.get('macro_f1', float('nan')):.3f}, "
+        f"unclear below {entry['unclear_threshold']:.3f}"
+    )
+
+
+def init_app(app: Flask) -> None:
+    """Register the classifier commands on the app's CLI."""
+    app.cli.add_command(classify_command)
+    app.cli.add_command(evaluate_command)
+    app.cli.add_command(train_command)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit("use the `teichaku` command")

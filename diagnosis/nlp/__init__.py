@@ -1,0 +1,92 @@
+"""Cause classification of free-text answers (plain Python: never imports flask).
+
+    from diagnosis.nlp import classify, get_classifier, split_sentences, LABELS
+    classify(["使い方がわからない"])[0].label  -> "support"
+
+Importing this package is cheap; the embedding model and head load on the first
+``get_classifier()``/``classify()`` call, once per process (thread-safe).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from diagnosis.nlp.labels import LABELS, UNCLEAR
+from diagnosis.nlp.text import split_sentences
+
+if TYPE_CHECKING:
+    from diagnosis.nlp.classifier import CauseClassifier, Classification
+
+__all__ = ["LABELS", "UNCLEAR", "classify", "default_models_dir", "get_classifier", "split_sentences"]
+
+_LOCK = threading.Lock()
+_CLASSIFIERS: dict[tuple[str, str], CauseClassifier] = {}
+
+
+def default_models_dir() -> Path:
+    """<repo>/models, or TEICHAKU_MODELS_DIR."""
+    env = os.environ.get("TEICHAKU_MODELS_DIR")
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "models"
+
+
+def _resolve(models_dir: str | Path | None, backend: str | None) -> tuple[Path, str]:
+    from diagnosis.nlp.training import DEFAULT_BACKEND, read_metadata
+
+    models_dir = Path(models_dir) if models_dir else default_models_dir()
+    if not backend or backend == "default":
+        env = os.environ.get("TEICHAKU_EMBEDDING_MODEL")
+        backend = env if env and env != "default" else None
+    if not backend:
+        backend = read_metadata(models_dir).get("default_backend", DEFAULT_BACKEND)
+    return models_dir, backend
+
+
+def load_classifier(models_dir: str | Path, backend: str) -> CauseClassifier:
+    """Build a classifier from models_dir/metadata.json and the head trained for backend."""
+    from diagnosis.nlp.classifier import CauseClassifier, CauseHead, load_char_ngrams
+    from diagnosis.nlp.embeddings import get_encoder
+    from diagnosis.nlp.training import read_metadata
+
+    meta = read_metadata(models_dir)
+    entry = meta.get("heads", {}).get(backend)
+    if entry is None:
+        raise FileNotFoundError(
+            f"no trained head for backend {backend!r} in {models_dir} (run `teichaku train --backend {backend}`)"
+        )
+    head = CauseHead.load(Path(models_dir) / entry["file"], models_dir)
+    char = load_char_ngrams(Path(models_dir) / entry["file"], models_dir)
+    encoder = get_encoder(backend, models_dir)
+    clf = CauseClassifier(encoder, head, combine=entry.get("combine", "whole"), char=char)
+    clf.backend_ = backend
+    clf.version_ = f"{backend}:{entry.get('training_set_sha256', '')[:12]}"
+    return clf
+
+
+def get_classifier(models_dir: str | Path | None = None, backend: str | None = None) -> CauseClassifier:
+    """The process-wide classifier for (models_dir, backend), loaded on first use."""
+    models_dir, backend = _resolve(models_dir, backend)
+    key = (str(models_dir.resolve()), backend)
+    clf = _CLASSIFIERS.get(key)
+    if clf is None:
+        with _LOCK:
+            clf = _CLASSIFIERS.get(key)
+            if clf is None:
+                clf = load_classifier(models_dir, backend)
+                _CLASSIFIERS[key] = clf
+    return clf
+
+
+def classify(
+    texts: list[str], models_dir: str | Path | None = None, backend: str | None = None
+) -> list[Classification]:
+    """Classify answers into causes (or "unclear"), with per-sentence results."""
+    return get_classifier(models_dir, backend).classify(list(texts))
+
+
+def clear_cache() -> None:
+    """Forget loaded classifiers (after `teichaku train`, or in tests)."""
+    with _LOCK:
+        _CLASSIFIERS.clear()

@@ -1,0 +1,358 @@
+"""Cause classifier: sentence embeddings + one-vs-rest logistic regression, calibrated on folds.
+
+Two layers:
+
+- :class:`CauseHead` is a scikit-learn estimator on embedding vectors. One-vs-rest logistic
+  regression; each class's decision score is Platt-scaled on out-of-fold scores (stratified
+  k-fold), the per-class probabilities are normalised to sum to 1, and an ``unclear`` threshold
+  is fitted on the same out-of-fold predictions (see :func:`fit_unclear_threshold`).
+- :class:`CauseClassifier` joins an embedding backend and a head: it splits an answer into
+  sentences, classifies each and combines them (strategy chosen by cross-validation, see
+  ``teichaku evaluate``).
+
+Persistence is pickle-free: arrays in ``.npz`` (loaded with ``allow_pickle=False``) plus JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+from sklearn.utils import check_array
+
+from diagnosis.nlp.labels import LABELS, UNCLEAR
+from diagnosis.nlp.text import normalize, split_sentences
+
+COMBINE_STRATEGIES = ("whole", "mean", "length", "max", "whole+length")
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
+
+
+def fit_unclear_threshold(confidence: np.ndarray, correct: np.ndarray, n_classes: int) -> float:
+    """Confidence below which the top label is more likely wrong than right (on OOF data).
+
+    A 1-D logistic regression of "prediction was correct" on the top calibrated probability,
+    fitted on out-of-fold predictions; the threshold is where it crosses 0.5. Clipped to
+    [1/K, 0.9] so that it never fires on everything or never fires at all by construction.
+    """
+    lo, hi = 1.0 / n_classes, 0.9
+    if correct.all() or not correct.any():
+        return lo
+    lr = LogisticRegression(C=1e4, max_iter=1000).fit(confidence.reshape(-1, 1), correct.astype(int))
+    a, b = float(lr.coef_[0, 0]), float(lr.intercept_[0])
+    if a <= 0:
+        return lo
+    return float(np.clip(-b / a, lo, hi))
+
+
+class CharNgrams:
+    """TF-IDF character 1-3-grams (word-bounded), stored pickle-free as terms + idf arrays.
+
+    Appended to the sentence embedding as extra features: the corpus's short Japanese answers
+    hinge on words (研修, 上司, 使い道) that char n-grams catch and embeddings sometimes blur.
+    """
+
+    def __init__(self) -> None:
+        self.vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True)
+
+    def fit(self, texts: list[str]) -> CharNgrams:
+        """Learn the vocabulary and idf from training texts."""
+        self.vectorizer.fit([normalize(t) for t in texts])
+        return self
+
+    def transform(self, texts: list[str]) -> sp.csr_matrix:
+        """L2-normalised tf-idf rows."""
+        return self.vectorizer.transform([normalize(t) for t in texts])
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Plain arrays for an .npz file."""
+        terms = self.vectorizer.get_feature_names_out().astype(str)
+        return {"char_terms": terms, "char_idf": self.vectorizer.idf_}
+
+    @classmethod
+    def from_arrays(cls, terms: np.ndarray, idf: np.ndarray) -> CharNgrams:
+        """Rebuild from :meth:`arrays` output."""
+        out = cls()
+        out.vectorizer = TfidfVectorizer(
+            analyzer="char_wb",
+            ngram_range=(1, 3),
+            sublinear_tf=True,
+            vocabulary={str(t): i for i, t in enumerate(terms)},
+        )
+        out.vectorizer.idf_ = idf
+        return out
+
+
+def build_features(embeddings: np.ndarray, texts: list[str], char: CharNgrams | None) -> Any:
+    """The head's input: the embedding, plus char n-gram tf-idf columns when enabled."""
+    if char is None:
+        return embeddings
+    return sp.hstack([sp.csr_matrix(embeddings), char.transform(texts)], format="csr")
+
+
+class CauseHead(ClassifierMixin, BaseEstimator):
+    """One-vs-rest logistic regression on embeddings, Platt-calibrated on out-of-fold scores."""
+
+    def __init__(
+        self,
+        C: float = 4.0,
+        cv: int = 5,
+        labels: tuple[str, ...] | None = LABELS,
+        class_weight: str | None = "balanced",
+        random_state: int | None = 0,
+    ) -> None:
+        self.C = C
+        self.cv = cv
+        self.labels = labels
+        self.class_weight = class_weight
+        self.random_state = random_state
+
+    # -- fitting -----------------------------------------------------------------------------
+    def _fit_ovr(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        coef = np.zeros((len(self.classes_), X.shape[1]))
+        intercept = np.zeros(len(self.classes_))
+        for k, cls in enumerate(self.classes_):
+            lr = LogisticRegression(
+                C=self.C,
+                class_weight=self.class_weight,
+                max_iter=2000,
+                random_state=self.random_state,
+            )
+            lr.fit(X, (y == cls).astype(int))
+            coef[k], intercept[k] = lr.coef_[0], lr.intercept_[0]
+        return coef, intercept
+
+    def fit(self, X: np.ndarray, y: Any) -> CauseHead:
+        """Fit the OvR head on all data, Platt scaling and unclear threshold on CV folds."""
+        X = check_array(X, accept_sparse="csr", dtype=np.float64)
+        y = np.asarray(y)
+        self.classes_ = np.asarray(self.labels if self.labels is not None else np.unique(y))
+        unknown = set(np.unique(y)) - set(self.classes_)
+        if unknown:
+            raise ValueError(f"labels not in classes: {sorted(unknown)}")
+        self.n_features_in_ = X.shape[1]
+        self.coef_, self.intercept_ = self._fit_ovr(X, y)
+
+        folds = StratifiedKFold(n_splits=self.cv, shuffle=True, random_state=self.random_state)
+        oof = np.zeros((len(y), len(self.classes_)))
+        for train_idx, test_idx in folds.split(X, y):
+            coef, intercept = self._fit_ovr(X[train_idx], y[train_idx])
+            oof[test_idx] = np.asarray(X[test_idx] @ coef.T) + intercept
+        self.platt_ = np.zeros((len(self.classes_), 2))
+        for k, cls in enumerate(self.classes_):
+            platt = LogisticRegression(C=1e4, max_iter=1000)
+            platt.fit(oof[:, [k]], (y == cls).astype(int))
+            self.platt_[k] = platt.coef_[0, 0], platt.intercept_[0]
+        self.oof_proba_ = self._calibrate(oof)
+        pred = self.classes_[self.oof_proba_.argmax(axis=1)]
+        self.threshold_ = fit_unclear_threshold(self.oof_proba_.max(axis=1), pred == y, len(self.classes_))
+        return self
+
+    # -- inference ---------------------------------------------------------------------------
+    def _calibrate(self, scores: np.ndarray) -> np.ndarray:
+        p = _sigmoid(scores * self.platt_[:, 0] + self.platt_[:, 1])
+        return p / np.clip(p.sum(axis=1, keepdims=True), 1e-12, None)
+
+    def decision_function(self, X: np.ndarray) -> np.ndarray:
+        """Raw one-vs-rest scores, columns in ``classes_`` order."""
+        X = check_array(X, accept_sparse="csr", dtype=np.float64)
+        return np.asarray(X @ self.coef_.T) + self.intercept_
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities, columns in ``classes_`` order, rows summing to 1."""
+        return self._calibrate(self.decision_function(X))
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Most probable class per row (never ``unclear``; see :meth:`decide`)."""
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+    def decide(self, proba: np.ndarray) -> list[str]:
+        """Top class per row, or ``unclear`` when its probability is below ``threshold_``."""
+        top = proba.argmax(axis=1)
+        conf = proba[np.arange(len(proba)), top]
+        return [str(self.classes_[t]) if c >= self.threshold_ else UNCLEAR for t, c in zip(top, conf, strict=True)]
+
+    # -- persistence (no pickle) -------------------------------------------------------------
+    def save(self, path: str | Path, char: CharNgrams | None = None) -> None:
+        """Write the learned state (and the char n-gram vocabulary, if any) to an .npz file."""
+        extra = char.arrays() if char is not None else {}
+        np.savez(
+            path,
+            **extra,
+            classes=self.classes_.astype(str),
+            coef=self.coef_,
+            intercept=self.intercept_,
+            platt=self.platt_,
+            threshold=np.array([self.threshold_]),
+            params=np.array(json.dumps(self.get_params())),
+        )
+
+    @classmethod
+    def load(cls, path: str | Path, models_dir: str | Path) -> CauseHead:
+        """Load a head saved by :meth:`save`; refuses files outside ``models_dir``."""
+        path = safe_model_path(path, models_dir)
+        with np.load(path, allow_pickle=False) as z:
+            params = json.loads(str(z["params"]))
+            if params.get("labels") is not None:
+                params["labels"] = tuple(params["labels"])
+            head = cls(**params)
+            head.classes_ = z["classes"].astype(object)
+            head.coef_ = z["coef"]
+            head.intercept_ = z["intercept"]
+            head.platt_ = z["platt"]
+            head.threshold_ = float(z["threshold"][0])
+            head.n_features_in_ = head.coef_.shape[1]
+        return head
+
+
+def load_char_ngrams(path: str | Path, models_dir: str | Path) -> CharNgrams | None:
+    """The char n-gram vocabulary saved beside a head, or None if the head has none."""
+    with np.load(safe_model_path(path, models_dir), allow_pickle=False) as z:
+        if "char_terms" not in z:
+            return None
+        return CharNgrams.from_arrays(z["char_terms"], z["char_idf"])
+
+
+def safe_model_path(path: str | Path, models_dir: str | Path) -> Path:
+    """Resolve path and refuse it unless it lies inside models_dir (symlinks resolved)."""
+    root = Path(models_dir).resolve()
+    resolved = Path(path).resolve()
+    if not resolved.is_relative_to(root):
+        raise PermissionError(f"refusing to load {resolved}: outside {root}")
+    return resolved
+
+
+def combine(sentence_proba: np.ndarray, lengths: np.ndarray, whole: np.ndarray | None, strategy: str) -> np.ndarray:
+    """Combine per-sentence probabilities of one answer into one distribution."""
+    if strategy == "whole" and whole is not None:
+        return whole
+    weights = lengths / lengths.sum()
+    if strategy == "mean":
+        out = sentence_proba.mean(axis=0)
+    elif strategy == "max":
+        out = sentence_proba.max(axis=0)
+        out = out / out.sum()
+    else:  # "length" and the sentence half of "whole+length"
+        out = weights @ sentence_proba
+    if strategy == "whole+length" and whole is not None:
+        out = (out + whole) / 2
+    return out
+
+
+# -- product-facing results ------------------------------------------------------------------
+@dataclass(frozen=True)
+class SentenceResult:
+    """Classification of one sentence of an answer."""
+
+    text: str
+    label: str
+    scores: dict[str, float]
+    confidence: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return {"text": self.text, "label": self.label, "scores": self.scores}
+
+
+@dataclass(frozen=True)
+class Classification:
+    """Classification of one answer: primary label (or ``unclear``), scores and sentences."""
+
+    text: str
+    label: str
+    scores: dict[str, float]
+    confidence: float
+    sentences: tuple[SentenceResult, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict in the CLI's output format."""
+        return {
+            "text": self.text,
+            "label": self.label,
+            "scores": self.scores,
+            "confidence": self.confidence,
+            "sentences": [s.to_dict() for s in self.sentences],
+        }
+
+
+class CauseClassifier:
+    """An embedding backend plus a :class:`CauseHead`: classifies answers of any length."""
+
+    def __init__(self, encoder: Any, head: CauseHead, combine: str = "whole", char: CharNgrams | None = None) -> None:
+        self.encoder = encoder
+        self.head = head
+        self.combine = combine
+        self.char = char
+
+    def _scores(self, proba: np.ndarray) -> dict[str, float]:
+        return {str(c): round(float(p), 4) for c, p in zip(self.head.classes_, proba, strict=True)}
+
+    def classify(self, texts: list[str]) -> list[Classification]:
+        """Classify answers: split into sentences, embed everything in one batch, combine."""
+        split = [split_sentences(t) for t in texts]
+        whole_needed = self.combine in ("whole", "whole+length")
+        batch: list[str] = []
+        spans: list[tuple[int, int, int]] = []  # (first sentence row, n sentences, whole row)
+        for sentences in split:
+            first = len(batch)
+            batch.extend(sentences)
+            whole_row = -1
+            if whole_needed and len(sentences) > 1:
+                whole_row = len(batch)
+                batch.append(" ".join(sentences))
+            spans.append((first, len(sentences), whole_row))
+        if batch:
+            proba = self.head.predict_proba(build_features(self.encoder.encode(batch), batch, self.char))
+        else:
+            proba = np.zeros((0, len(self.head.classes_)))
+        labels = self.head.decide(proba) if batch else []
+        out: list[Classification] = []
+        for text, sentences, (first, n, whole_row) in zip(texts, split, spans, strict=True):
+            if n == 0:
+                uniform = {str(c): round(1 / len(self.head.classes_), 4) for c in self.head.classes_}
+                out.append(Classification(text, UNCLEAR, uniform, 0.0, ()))
+                continue
+            sent_results = tuple(
+                SentenceResult(
+                    sentences[i],
+                    labels[first + i],
+                    self._scores(proba[first + i]),
+                    round(float(proba[first + i].max()), 4),
+                )
+                for i in range(n)
+            )
+            if n == 1:
+                p = proba[first]
+            else:
+                lengths = np.array([len(s) for s in sentences], dtype=float)
+                whole = proba[whole_row] if whole_row >= 0 else None
+                p = combine(proba[first : first + n], lengths, whole, self.combine)
+            label = self.head.decide(p[None, :])[0]
+            out.append(Classification(text, label, self._scores(p), round(float(p.max()), 4), sent_results))
+        return out
+
+    def predict_proba(self, texts: str | list[str]) -> np.ndarray:
+        """Combined probabilities per answer (a string or a list), columns in classes_ order."""
+        texts = [texts] if isinstance(texts, str) else list(texts)
+        rows = self.classify(texts)
+        return np.array([[r.scores[str(c)] for c in self.head.classes_] for r in rows])
+
+    def predict(self, texts: str | list[str]) -> list[str]:
+        """Primary label (or ``unclear``) per answer."""
+        texts = [texts] if isinstance(texts, str) else list(texts)
+        return [r.label for r in self.classify(texts)]
+
+
+def embed_texts(encoder: Any, texts: list[str]) -> np.ndarray:
+    """Embed whole training texts (NFKC-normalised, line breaks as spaces)."""
+    return encoder.encode([normalize(t).replace("\n", " ") for t in texts])
