@@ -191,8 +191,8 @@ class _Validator:
             if k not in REMEDIES:
                 raise self.fail(f"rules.age_spread.bonus.{k}", "unknown remedy")
             self.number(v, f"rules.age_spread.bonus.{k}", 0, 100)
-        gov = self.mapping(rules["governance"], "rules.governance", ("other_share", "security_share"))
-        for k in ("other_share", "security_share"):
+        gov = self.mapping(rules["governance"], "rules.governance", ("concern_share", "security_share"))
+        for k in ("concern_share", "security_share"):
             self.number(gov[k], f"rules.governance.{k}", 0, 1)
         self.number(rules["improvement_points"], "rules.improvement_points", 0, 100)
         self.number(rules["habit_target_points"], "rules.habit_target_points", 0, 100)

@@ -292,19 +292,21 @@ def recommend(*, stats: GroupStats, scores: dict[str, CauseScore], dom: Dominanc
             start.plan.insert(0, {"days": "1-14", "text": pb.text("plan_past_window", lang)})
             start.flags.append("past_window")
 
-    # Governance first when 'other' or security concerns are large.
+    # Governance first when the concerns that rules address (confidentiality, checking outputs)
+    # are large. Empty or unrelated 'other' answers ("特になし") do not count towards it.
     gov_rule = rules["governance"]
-    other_share = stats.text.share("other") or 0.0
+    total = stats.text.total
     security_n = stats.themes.get("security", 0)
-    security_share = security_n / stats.text.total if stats.text.total else 0.0
-    governance_first = stats.text.total > 0 and (
-        other_share >= gov_rule["other_share"] or security_share >= gov_rule["security_share"])
+    security_share = security_n / total if total else 0.0
+    concern_share = (security_n + stats.themes.get("accuracy", 0)) / total if total else 0.0
+    governance_first = total > 0 and (
+        concern_share >= gov_rule["concern_share"] or security_share >= gov_rule["security_share"])
     if governance_first:
         pre = pb.section("prerequisites")["governance_first"]
         prerequisites.insert(0, Mechanism(
             "governance_first", pre["name"]["en" if lang == "en" else "ja"],
             pre["text"]["en" if lang == "en" else "ja"],
-            [pb.text("reason_governance", lang, other_share=_pct(other_share),
+            [pb.text("reason_governance", lang, concern_share=_pct(concern_share),
                      security_share=_pct(security_share))], first=True))
         start.plan.insert(0, {"days": "0", "text": pb.text("plan_governance_first", lang)})
         start.flags.append("governance_first")
@@ -340,7 +342,7 @@ def recommend(*, stats: GroupStats, scores: dict[str, CauseScore], dom: Dominanc
         "drop_off_phase": phase,
         "age_spread": spread,
         "governance_first": governance_first,
-        "other_share": round(other_share, 3) if stats.text.total else None,
+        "concern_share": round(concern_share, 3) if stats.text.total else None,
         "security_share": round(security_share, 3) if stats.text.total else None,
         "review_date": review.isoformat(),
     }

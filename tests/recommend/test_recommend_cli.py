@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+
 def _cli(app):
     assert "diagnose" in app.cli.commands  # registered by create_app
     return app.test_cli_runner()

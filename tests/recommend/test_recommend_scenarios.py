@@ -156,6 +156,16 @@ def test_large_security_share_puts_governance_first(scenario):
     assert any(m["id"] == "governance" and m["first"] for m in d["supporting"])
 
 
+def test_empty_other_answers_do_not_put_governance_first(scenario):
+    s = scenario()
+    s.add(15, {"purpose": BAD}, comment=PURPOSE, label="purpose")
+    s.add(15, {}, comment="特になし", label="other")
+    d = run(s.commit())
+    assert d["causes"]["other"]["share"] >= 0.4
+    assert d["context"]["governance_first"] is False
+    assert not any(p["id"] == "governance_first" for p in d["prerequisites"])
+
+
 def test_each_recommendation_has_plan_kpis_review_date_and_redacted_quotes(scenario):
     s = scenario()
     s.add(12, {"purpose": BAD}, comment="田中さんに聞いても何に使うか不明。03-1234-5678", label="purpose",
