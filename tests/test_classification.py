@@ -1,0 +1,76 @@
+"""A response never depends on the model: stored first, classified later when the model fails."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from sqlalchemy import func, select
+
+from diagnosis import classification
+from diagnosis.extensions import db
+from diagnosis.models import Comment, Response
+
+ANSWERS = {"usage": "tried_once", "pu_useful": "3", "pu_usecase": "2", "pu_nofit": "3",
+           "le_exec": "2", "le_manager": "2", "le_fringe": "4", "su_skill": "2",
+           "su_training": "1", "su_ask": "2", "su_hard": "4",
+           "reasons": "プロンプトの書き方がわからず、研修もないので使わなくなった。",
+           "help_wanted": "上司がまず使ってみせてほしい。"}
+
+
+def submit(client, token):
+    html = client.get(f"/s/{token}").get_data(as_text=True)
+    nonce = re.search(r'name="nonce" type="hidden" value="([^"]+)"', html).group(1)
+    return client.post(f"/s/{token}", data=dict(ANSWERS, nonce=nonce))
+
+
+def pending(app) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(Comment)
+                                 .where(Comment.label.is_(None)))
+
+
+def test_failing_model_keeps_the_response_pending_then_classify_pending_recovers(
+        app, client, runner, world, monkeypatch):
+    app.config["CLASSIFY_ON_SUBMIT"] = "sync"
+
+    def broken(texts):
+        raise RuntimeError("model files are corrupt")
+
+    monkeypatch.setattr(classification, "_classify_texts", broken)
+    r = submit(client, world["token_a"])
+    assert r.status_code == 302  # the employee sees the thank-you page
+    with app.app_context():
+        resp = db.session.scalars(select(Response)).one()
+        assert resp.classification_status == "pending"
+        assert resp.answers["reasons"].startswith("プロンプト")
+    assert pending(app) == 2
+
+    monkeypatch.undo()  # the model is back
+    result = runner.invoke(args=["classify-pending"])
+    assert result.exit_code == 0, result.output
+    assert "classified 2 comment(s)" in result.output
+    assert pending(app) == 0
+    with app.app_context():
+        resp = db.session.scalars(select(Response)).one()
+        assert resp.classification_status == "done"
+        labels = {c.item_id: c.label for c in resp.comments}
+        assert labels == {"reasons": "support", "help_wanted": "leadership"}
+        assert all(c.model_version for c in resp.comments)
+
+
+def test_background_classification_labels_after_commit(app, client, world):
+    app.config["CLASSIFY_ON_SUBMIT"] = "background"
+    assert submit(client, world["token_a"]).status_code == 302
+    deadline = time.monotonic() + 120
+    while pending(app) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert pending(app) == 0
+
+
+@pytest.mark.parametrize("mode", ["off"])
+def test_off_leaves_comments_for_the_cli(app, client, world, mode):
+    app.config["CLASSIFY_ON_SUBMIT"] = mode
+    assert submit(client, world["token_a"]).status_code == 302
+    assert pending(app) == 2
