@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Any
 
 import click
 from flask import Flask, current_app
 
-
-def _date(value: str | None) -> dt.date | None:
-    if not value:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"not a date (YYYY-MM-DD): {value}") from None
+from .cli import _date
 
 
 def render_text(d: dict[str, Any], lang: str = "ja") -> str:

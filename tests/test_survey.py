@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from diagnosis.extensions import db
-from diagnosis.models import Campaign, Comment, Response, UsedNonce
+from diagnosis.models import Campaign, Response, UsedNonce
 
 
 def valid_answers(**over):
@@ -205,34 +205,6 @@ def test_closed_and_scheduled_campaigns_show_friendly_pages(app, client, world):
     assert "This survey has not opened yet" in r.get_data(as_text=True)
     with app.app_context():
         assert count(Response) == 0
-
-
-def test_sync_classification_after_commit(app_config, tmp_path):
-    """With the classifier failing, the response is kept and left pending."""
-    from diagnosis import create_app
-
-    app_config["CLASSIFY_ON_SUBMIT"] = "sync"
-    app_config["MODELS_DIR"] = str(tmp_path / "no-models-here")
-    app = create_app(app_config)
-    with app.app_context():
-        from flask_migrate import upgrade
-
-        from diagnosis.workspace import create_campaign, create_organisation
-
-        upgrade()
-        org = create_organisation("同期社", 30)
-        token = create_campaign(org, "sync", "sync", opens_on=dt.date(2026, 1, 1)).public_token
-        db.session.commit()
-    client = app.test_client()
-    _, nonce, _ = get_form(client, token)
-    r = client.post(f"/s/{token}", data=valid_answers(nonce=nonce))
-    assert r.status_code == 302
-    with app.app_context():
-        assert count(Response) == 1
-        assert count(Comment) == 2
-        assert db.session.scalar(select(func.count()).select_from(Comment)
-                                 .where(Comment.label.is_(None))) == 2
-        db.engine.dispose()
 
 
 def test_submission_rate_limit_is_per_campaign_and_keeps_answers(app, client, world):

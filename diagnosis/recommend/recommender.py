@@ -18,10 +18,9 @@ from .aggregate import GroupStats, theme_of
 from .data import CAUSES, OrgContext
 from .diagnose import MIXED, CauseScore, Dominance, SupportSplit
 from .playbook import REMEDIES, SUPPORTING, Playbook
-from .redact import redact
+from .redact import quote
 from .stats import add_months, months_between
 
-MAX_QUOTE = 160
 MIN_QUOTE = 8
 _JAPANESE = re.compile(r"[ぁ-ゖァ-ヺ一-龥]")
 
@@ -96,11 +95,6 @@ def _num(x: float | None) -> str:
     return "–" if x is None else f"{x:.0f}"
 
 
-def _quote(text: str) -> str:
-    text = " ".join(redact(text).split())
-    return text if len(text) <= MAX_QUOTE else text[: MAX_QUOTE - 1] + "…"
-
-
 def pick_quotes(remedy: str, evidence: list, pb: Playbook, dominant: str,
                 limit: int = 3, lang: str = "ja") -> list[str]:
     """Up to ``limit`` redacted quotes: the highest-confidence evidence of the remedy's causes."""
@@ -122,7 +116,7 @@ def pick_quotes(remedy: str, evidence: list, pb: Playbook, dominant: str,
         pool = long_enough
     out: list[str] = []
     for e in sorted(pool, key=key, reverse=True):
-        q = _quote(e.text)
+        q = quote(e.text)
         if q and q not in out:
             out.append(q)
         if len(out) >= limit:

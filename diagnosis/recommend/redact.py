@@ -93,3 +93,12 @@ def redact(text: str) -> str:
     out = _JA_NAME.sub(_ja_name, out)
     out = _JA_KANA_NAME.sub(NAME_MARK, out)
     return out.replace("..", ".")
+
+
+MAX_QUOTE = 160
+
+
+def quote(text: str, max_length: int = MAX_QUOTE) -> str:
+    """A redacted, whitespace-folded quotation, cut with an ellipsis beyond max_length."""
+    text = " ".join(redact(text).split())
+    return text if len(text) <= max_length else text[: max_length - 1] + "…"

@@ -15,7 +15,7 @@ from .. import charts
 from ..recommend.anonymity import quotable, segment_counts
 from ..recommend.data import CAUSES, SEGMENT_FIELDS
 from ..recommend.playbook import load_playbook
-from ..recommend.redact import redact
+from ..recommend.redact import quote
 from .sandbox import STATIC_DIR, ReportFonts, SandboxedFetcher, find_fonts, report_fetcher
 from .text import translate
 
@@ -24,7 +24,6 @@ log = logging.getLogger(__name__)
 TEMPLATE = "report/report.html"
 STYLESHEET = STATIC_DIR / "report.css"
 QUOTES_PER_CAUSE = 3
-MAX_QUOTE = 160
 _JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 
 
@@ -34,11 +33,6 @@ def _pct(x: float | None) -> str:
 
 def _num(x: float | None) -> str:
     return "–" if x is None else f"{x:.0f}"
-
-
-def _quote(text: str) -> str:
-    text = " ".join(redact(text).split())
-    return text if len(text) <= MAX_QUOTE else text[: MAX_QUOTE - 1] + "…"
 
 
 def cause_quotes(diag: Any, lang: str, limit: int = QUOTES_PER_CAUSE) -> dict[str, list[str]]:
@@ -60,7 +54,7 @@ def cause_quotes(diag: Any, lang: str, limit: int = QUOTES_PER_CAUSE) -> dict[st
 
         quotes: list[str] = []
         for e in sorted(pool, key=key, reverse=True):
-            q = _quote(e.text)
+            q = quote(e.text)
             if q and q not in quotes:
                 quotes.append(q)
             if len(quotes) >= (limit if cause in CAUSES else 2):
