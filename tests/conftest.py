@@ -6,6 +6,13 @@ import datetime as dt
 import os
 
 import pytest
+from hypothesis import settings
+
+# CI runs the property tests with a fixed seed so a landing never depends on luck; locally they
+# explore new examples each run.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

@@ -9,9 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.datastructures import MultiDict
 
-from diagnosis.questionnaire import CAUSES, QuestionnaireError, parse_questionnaire
+from diagnosis.questionnaire import CAUSES, DONT_KNOW, PREFER_NOT, QuestionnaireError, parse_questionnaire
 from diagnosis.survey.forms import build_form
 
+RESERVED = {DONT_KNOW, PREFER_NOT}  # codes the loader adds itself (tested in test_questionnaire)
 ids = st.text(string.ascii_lowercase, min_size=1, max_size=8).map(lambda s: "q_" + s)
 labels = st.fixed_dictionaries({"ja": st.text(min_size=1, max_size=20).filter(str.strip),
                                 "en": st.text(min_size=1, max_size=20).filter(str.strip)})
@@ -22,7 +23,8 @@ def items(draw, item_id):
     kind = draw(st.sampled_from(["choice", "likert", "text", "segment"]))
     item = {"id": item_id, "type": kind, "label": draw(labels)}
     if kind in ("choice", "segment"):
-        codes = draw(st.lists(st.text(string.ascii_lowercase, min_size=1, max_size=6),
+        codes = draw(st.lists(st.text(string.ascii_lowercase, min_size=1, max_size=6)
+                              .filter(lambda c: c not in RESERVED),
                               min_size=2, max_size=5, unique=True))
         item["options"] = [{"code": c, "label": draw(labels)} for c in codes]
     if kind == "likert":

@@ -109,6 +109,9 @@ def test_every_item_type():
      "- id: x\n  type: text\n  max_length: 10\n  label: {ja: い, en: B}\n", "x", "duplicate"),
     ("- id: x\n  type: text\n  max_length: 10\n  colour: red\n  label: {ja: あ, en: A}\n",
      "x", "unknown key"),
+    ("- id: c\n  type: choice\n  label: {ja: あ, en: A}\n"
+     "  options: [{code: a, label: {ja: あ, en: A}}, {code: dk, label: {ja: い, en: B}}]\n",
+     "c", "reserved"),
 ])
 def test_invalid_items_name_file_item_and_reason(items, item, reason):
     with pytest.raises(QuestionnaireError) as err:
