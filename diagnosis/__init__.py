@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import secrets
 from collections.abc import Mapping
@@ -16,7 +15,6 @@ from sqlalchemy.engine import Engine
 from . import config as default_config
 from .config import REPO_ROOT
 
-log = logging.getLogger(__name__)
 
 
 class ConfigurationError(RuntimeError):
@@ -70,16 +68,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(survey_bp)
     app.register_blueprint(dashboard_bp)
     cli.init_app(app)
-    from . import cli_diagnose, cli_report
+    from . import cli_csv, cli_diagnose, cli_nlp, cli_report
 
-    cli_diagnose.init_app(app)
-    cli_report.init_app(app)
-    try:
-        from . import cli_nlp
-    except ImportError:  # classifier module not present in a stripped-down install
-        log.warning("diagnosis.cli_nlp missing: classify/train/evaluate commands unavailable")
-    else:
-        cli_nlp.init_app(app)
+    for module in (cli_csv, cli_nlp, cli_diagnose, cli_report):
+        module.init_app(app)
     return app
 
 

@@ -153,10 +153,3 @@ def init_app(app: Flask) -> None:
         if campaign is None:
             raise click.ClickException(f"no campaign {slug!r}")
         click.echo(survey_url(campaign))
-
-    try:
-        from . import cli_csv
-    except ImportError:
-        pass
-    else:
-        cli_csv.init_app(app)
