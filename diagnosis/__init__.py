@@ -16,7 +16,6 @@ from . import config as default_config
 from .config import REPO_ROOT
 
 
-
 class ConfigurationError(RuntimeError):
     """The application cannot start with this configuration."""
 
