@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import func, select
 
 from ..auth import authenticate, campaign_or_404, consultant_required, organisation_or_404
 from ..extensions import db
 from ..i18n import pick
-from ..models import Response, utcnow
+from ..models import utcnow
 from ..ratelimit import limiter
 from ..workspace import (
     WorkspaceError,
@@ -19,6 +18,7 @@ from ..workspace import (
 )
 from . import bp
 from .forms import CampaignForm, ConfirmForm, LoginForm, OrganisationForm, UserForm
+from .services import response_counts
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -73,9 +73,7 @@ def logout():
 @login_required
 def home():
     """The organisations and campaigns this user may see."""
-    counts = dict(db.session.execute(
-        select(Response.campaign_id, func.count(Response.id)).group_by(Response.campaign_id)
-    ).all())
+    counts = response_counts([c.id for o in current_user.organisations for c in o.campaigns])
     return render_template("dashboard/home.html", organisations=current_user.organisations,
                            counts=counts)
 
@@ -103,9 +101,7 @@ def new_organisation():
 def organisation(org_id: int):
     """An organisation: its campaigns and, for consultants, who has access."""
     org = organisation_or_404(org_id)
-    counts = dict(db.session.execute(
-        select(Response.campaign_id, func.count(Response.id)).group_by(Response.campaign_id)
-    ).all())
+    counts = response_counts([c.id for c in org.campaigns])
     return render_template("dashboard/organisation.html", org=org, counts=counts,
                            confirm=ConfirmForm())
 

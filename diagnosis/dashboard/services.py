@@ -17,6 +17,7 @@ from ..extensions import db
 from ..interviews import add_interview
 from ..models import SEGMENT_FIELDS, Campaign, Comment, InterviewNote, Response
 from ..questionnaire import Questionnaire
+from ..recommend.anonymity import Thresholds
 from ..recommend.playbook import Playbook, load_playbook
 from ..recommend.redact import redact
 from ..recommend.service import Diagnosis, diagnose_campaign
@@ -39,6 +40,23 @@ def questionnaire_of(campaign: Campaign) -> Questionnaire | None:
 def playbook() -> Playbook:
     """The remedy playbook (cached by the loader)."""
     return load_playbook()
+
+
+def thresholds() -> Thresholds:
+    """The configured anonymity thresholds, resolved exactly as the diagnosis resolves them."""
+    cfg = current_app.config
+    return Thresholds.make(cfg.get("MIN_GROUP"), cfg.get("MIN_COMMENTS_GROUP"),
+                           playbook().section("anonymity"))
+
+
+def response_counts(campaign_ids: list[int]) -> dict[int, int]:
+    """Number of responses per campaign, for the given campaigns only."""
+    if not campaign_ids:
+        return {}
+    rows = db.session.execute(
+        select(Response.campaign_id, func.count(Response.id))
+        .where(Response.campaign_id.in_(campaign_ids)).group_by(Response.campaign_id))
+    return dict(rows.all())
 
 
 def campaign_diagnosis(campaign: Campaign, lang: str) -> Diagnosis:

@@ -51,10 +51,6 @@ def _redact_filter(text: str | None) -> str:
     return redact(text or "")
 
 
-def _lang() -> str:
-    return "en" if request.args.get("lang", current_lang()) == "en" else "ja"
-
-
 def _filename(campaign: Campaign, suffix: str) -> str:
     # The slug is [a-z0-9-]: safe in a header without quoting tricks.
     return f"teichaku-{campaign.slug}-{suffix}"
@@ -236,9 +232,9 @@ def interview(campaign_id: int, interview_id: int):
 def export_responses(campaign_id: int):
     """Responses with their classified causes as CSV (UTF-8 with BOM)."""
     campaign = campaign_or_404(campaign_id)
-    th = services.campaign_diagnosis(campaign, _lang()).thresholds
+    th = services.thresholds()
     try:
-        data = responses_csv(campaign, services.questionnaire_of(campaign), _lang(),
+        data = responses_csv(campaign, services.questionnaire_of(campaign), current_lang(),
                              min_group=th.min_group, min_comments_group=th.min_comments_group)
     except ExportRefused as exc:
         flash(str(exc), "error")
@@ -251,7 +247,7 @@ def export_responses(campaign_id: int):
 def export_diagnosis(campaign_id: int):
     """The diagnosis tables as CSV (UTF-8 with BOM)."""
     campaign = campaign_or_404(campaign_id)
-    lang = _lang()
+    lang = current_lang()
     diag = services.campaign_diagnosis(campaign, lang)
     wave = services.wave_view(campaign, diag, lang)
     pb = services.playbook()
@@ -273,7 +269,7 @@ def report_pdf(campaign_id: int):
     campaign = campaign_or_404(campaign_id)
     from ..reports import render_report_pdf
 
-    pdf = render_report_pdf(campaign, lang=_lang())
+    pdf = render_report_pdf(campaign, lang=current_lang())
     return Response(pdf, mimetype="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="{_filename(campaign, f"report-{_lang()}.pdf")}"',
+        "Content-Disposition": f'attachment; filename="{_filename(campaign, f"report-{current_lang()}.pdf")}"',
         "Cache-Control": "no-store"})
