@@ -23,7 +23,9 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 PASSWORD = "e2e-password-2026"
 
 if shutil.which(CHROMIUM) is None:  # pragma: no cover - set-up installs it (system-deps.sh)
-    pytest.skip(f"{CHROMIUM} is not installed (make system-deps)", allow_module_level=True)
+    # A failure, not a skip: `make test` installs Chromium, so its absence is a broken set-up,
+    # and a skipped browser test would hide it.
+    pytest.fail(f"{CHROMIUM} is not installed: run `make system-deps`", pytrace=False)
 
 
 @pytest.fixture(scope="session")
