@@ -81,14 +81,14 @@ def classify_command(file: Any, backend: str | None, batch_size: int) -> None:
 @with_appcontext
 def evaluate_command(backends: tuple[str, ...], as_json: bool) -> None:
     """CV and held-out macro-F1 per backend and for a TF-IDF char n-gram baseline."""
-    from diagnosis.nlp.corpus import load_heldout, load_train
+    from diagnosis.nlp.corpus import load_heldout_sets, load_train
     from diagnosis.nlp.embeddings import get_encoder, resolve_backend
     from diagnosis.nlp.evaluation import TFIDF, evaluate_backend, evaluate_tfidf, format_tables
 
     models_dir = _models_dir()
     corpus = models_dir / "corpus"
     train_rows = load_train(corpus)
-    heldout = load_heldout(corpus) if (corpus / "heldout.jsonl").exists() else []
+    heldout = load_heldout_sets(corpus)
     if not backends:
         backends = tuple(b for b in BUILTIN_BACKENDS if (p := resolve_backend(b, models_dir)[1]) is None or p.is_dir())
     results: dict[str, dict[str, Any]] = {TFIDF: evaluate_tfidf(train_rows, heldout)}
@@ -105,7 +105,7 @@ def evaluate_command(backends: tuple[str, ...], as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(results, ensure_ascii=False, indent=2))
     else:
-        click.echo(format_tables(results, len(train_rows), len(heldout)))
+        click.echo(format_tables(results, len(train_rows), {k: len(v) for k, v in heldout.items()}))
 
 
 @click.command("train")

@@ -16,6 +16,7 @@ Persistence is pickle-free: arrays in ``.npz`` (loaded with ``allow_pickle=False
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,8 +27,10 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
+from sklearn.preprocessing import normalize as normalize_rows
 from sklearn.utils import check_array
 
+from diagnosis.nlp.embeddings import encode_answers
 from diagnosis.nlp.labels import LABELS, UNCLEAR
 from diagnosis.nlp.text import normalize, split_sentences
 
@@ -55,11 +58,26 @@ def fit_unclear_threshold(confidence: np.ndarray, correct: np.ndarray, n_classes
     return float(np.clip(-b / a, lo, hi))
 
 
+def _char_wb_grams(text: str) -> list[str]:
+    """Character 1-3-grams inside space-padded words, as scikit-learn's ``char_wb`` makes them."""
+    out: list[str] = []
+    for word in text.split():
+        w = f" {word} "
+        out.extend(w)
+        out.extend([w[i : i + 2] for i in range(len(w) - 1)])
+        out.extend([w[i : i + 3] for i in range(len(w) - 2)])
+    return out
+
+
 class CharNgrams:
     """TF-IDF character 1-3-grams (word-bounded), stored pickle-free as terms + idf arrays.
 
     Appended to the sentence embedding as extra features: the corpus's short Japanese answers
     hinge on words (研修, 上司, 使い道) that char n-grams catch and embeddings sometimes blur.
+    Fitting uses scikit-learn's ``TfidfVectorizer``; transforming counts n-grams with
+    :class:`collections.Counter` (same matrix, several times faster), and a multi-sentence
+    answer's counts are the sum of its sentences' (:meth:`counts` / :meth:`weigh`), since
+    joining sentences with a space never creates an n-gram across them.
     """
 
     def __init__(self) -> None:
@@ -70,9 +88,31 @@ class CharNgrams:
         self.vectorizer.fit([normalize(t) for t in texts])
         return self
 
+    def counts(self, texts: list[str]) -> sp.csr_matrix:
+        """Raw in-vocabulary n-gram counts, one row per text."""
+        vocab = self.vectorizer.vocabulary_
+        indptr, indices, data = [0], [], []
+        for text in texts:
+            for gram, k in Counter(_char_wb_grams(normalize(text).lower())).items():
+                j = vocab.get(gram)
+                if j is not None:
+                    indices.append(j)
+                    data.append(k)
+            indptr.append(len(indices))
+        shape = (len(texts), len(vocab))
+        return sp.csr_matrix((np.asarray(data, dtype=np.float64), indices, indptr), shape=shape)
+
+    def weigh(self, counts: sp.csr_matrix) -> sp.csr_matrix:
+        """Sublinear tf x idf, rows L2-normalised (the vectorizer's own weighting)."""
+        out = counts.astype(np.float64, copy=True)
+        np.log(out.data, out=out.data)
+        out.data += 1.0
+        out = out @ sp.diags(self.vectorizer.idf_)
+        return normalize_rows(out.tocsr())
+
     def transform(self, texts: list[str]) -> sp.csr_matrix:
         """L2-normalised tf-idf rows."""
-        return self.vectorizer.transform([normalize(t) for t in texts])
+        return self.weigh(self.counts(texts))
 
     def arrays(self) -> dict[str, np.ndarray]:
         """Plain arrays for an .npz file."""
@@ -93,11 +133,15 @@ class CharNgrams:
         return out
 
 
-def build_features(embeddings: np.ndarray, texts: list[str], char: CharNgrams | None) -> Any:
-    """The head's input: the embedding, plus char n-gram tf-idf columns when enabled."""
+def build_features(embeddings: np.ndarray, texts: list[str], char: CharNgrams | None, counts: Any = None) -> Any:
+    """The head's input: the embedding, plus char n-gram tf-idf columns when enabled.
+
+    ``counts`` (from :meth:`CharNgrams.counts`) saves recounting when the caller has them.
+    """
     if char is None:
         return embeddings
-    return sp.hstack([sp.csr_matrix(embeddings), char.transform(texts)], format="csr")
+    tfidf = char.weigh(counts) if counts is not None else char.transform(texts)
+    return sp.hstack([sp.csr_matrix(embeddings), tfidf], format="csr")
 
 
 class CauseHead(ClassifierMixin, BaseEstimator):
@@ -298,45 +342,59 @@ class CauseClassifier:
         return {str(c): round(float(p), 4) for c, p in zip(self.head.classes_, proba, strict=True)}
 
     def classify(self, texts: list[str]) -> list[Classification]:
-        """Classify answers: split into sentences, embed everything in one batch, combine."""
+        """Classify answers: split into sentences, embed them in one pass, combine.
+
+        Every sentence is classified (and returned); a multi-sentence answer's label comes from
+        the combination strategy, which may also classify the whole answer's vector.
+        """
         split = [split_sentences(t) for t in texts]
-        whole_needed = self.combine in ("whole", "whole+length")
-        batch: list[str] = []
-        spans: list[tuple[int, int, int]] = []  # (first sentence row, n sentences, whole row)
-        for sentences in split:
-            first = len(batch)
-            batch.extend(sentences)
-            whole_row = -1
-            if whole_needed and len(sentences) > 1:
-                whole_row = len(batch)
-                batch.append(" ".join(sentences))
-            spans.append((first, len(sentences), whole_row))
-        if batch:
-            proba = self.head.predict_proba(build_features(self.encoder.encode(batch), batch, self.char))
+        flat = [s for parts in split for s in parts]
+        n_classes = len(self.head.classes_)
+        if not flat:
+            sent_vecs, whole_vecs, counts = np.zeros((0, 0)), np.zeros((len(split), 0)), None
+            proba = np.zeros((0, n_classes))
         else:
-            proba = np.zeros((0, len(self.head.classes_)))
-        labels = self.head.decide(proba) if batch else []
+            sent_vecs, whole_vecs = encode_answers(self.encoder, split)
+            counts = self.char.counts(flat) if self.char is not None else None
+            proba = self.head.predict_proba(build_features(sent_vecs, flat, self.char, counts))
+        labels = self.head.decide(proba) if flat else []
+        multi = [i for i, parts in enumerate(split) if len(parts) > 1]
+        whole_proba: dict[int, np.ndarray] = {}
+        if multi and self.combine in ("whole", "whole+length"):
+            joined = [" ".join(split[i]) for i in multi]
+            if counts is not None:  # an answer's n-gram counts are its sentences' summed
+                starts = np.cumsum([0] + [len(p) for p in split])
+                rows = [range(starts[i], starts[i + 1]) for i in multi]
+                pick = sp.csr_matrix(
+                    (np.ones(sum(map(len, rows))), np.concatenate(rows), np.cumsum([0] + [len(r) for r in rows])),
+                    shape=(len(multi), len(flat)),
+                )
+                counts = pick @ counts
+            wp = self.head.predict_proba(build_features(whole_vecs[multi], joined, self.char, counts))
+            whole_proba = dict(zip(multi, wp, strict=True))
         out: list[Classification] = []
-        for text, sentences, (first, n, whole_row) in zip(texts, split, spans, strict=True):
+        first = 0
+        for i, (text, sentences) in enumerate(zip(texts, split, strict=True)):
+            n = len(sentences)
             if n == 0:
-                uniform = {str(c): round(1 / len(self.head.classes_), 4) for c in self.head.classes_}
+                uniform = {str(c): round(1 / n_classes, 4) for c in self.head.classes_}
                 out.append(Classification(text, UNCLEAR, uniform, 0.0, ()))
                 continue
             sent_results = tuple(
                 SentenceResult(
-                    sentences[i],
-                    labels[first + i],
-                    self._scores(proba[first + i]),
-                    round(float(proba[first + i].max()), 4),
+                    sentences[j],
+                    labels[first + j],
+                    self._scores(proba[first + j]),
+                    round(float(proba[first + j].max()), 4),
                 )
-                for i in range(n)
+                for j in range(n)
             )
             if n == 1:
                 p = proba[first]
             else:
                 lengths = np.array([len(s) for s in sentences], dtype=float)
-                whole = proba[whole_row] if whole_row >= 0 else None
-                p = combine(proba[first : first + n], lengths, whole, self.combine)
+                p = combine(proba[first : first + n], lengths, whole_proba.get(i), self.combine)
+            first += n
             label = self.head.decide(p[None, :])[0]
             out.append(Classification(text, label, self._scores(p), round(float(p.max()), 4), sent_results))
         return out
@@ -354,5 +412,5 @@ class CauseClassifier:
 
 
 def embed_texts(encoder: Any, texts: list[str]) -> np.ndarray:
-    """Embed whole training texts (NFKC-normalised, line breaks as spaces)."""
-    return encoder.encode([normalize(t).replace("\n", " ") for t in texts])
+    """Whole-answer vectors of training texts, computed exactly as :meth:`CauseClassifier.classify` does."""
+    return encode_answers(encoder, [split_sentences(t) for t in texts])[1]

@@ -13,6 +13,7 @@ from diagnosis.nlp.text import guess_lang, normalize
 
 TRAIN_GLOB = "train_*.jsonl"
 HELDOUT_NAME = "heldout.jsonl"
+HELDOUT_GLOB = "heldout*.jsonl"
 
 
 @dataclass(frozen=True)
@@ -63,9 +64,14 @@ def load_train(corpus_dir: str | Path) -> list[Example]:
     return dedupe(rows)
 
 
-def load_heldout(corpus_dir: str | Path) -> list[Example]:
-    """The held-out examples: for reporting only, never for training or tuning."""
-    return _read_jsonl(Path(corpus_dir) / HELDOUT_NAME, "heldout")
+def load_heldout_sets(corpus_dir: str | Path) -> dict[str, list[Example]]:
+    """Every held-out file (``heldout*.jsonl``) by name, the primary ``heldout`` first.
+
+    The primary set is the one written last; older sets stay evaluation-only and are still
+    scored so that figures can be compared across them.
+    """
+    paths = sorted(Path(corpus_dir).glob(HELDOUT_GLOB), key=lambda p: (p.name != HELDOUT_NAME, p.name))
+    return {p.stem: _read_jsonl(p, "heldout") for p in paths}
 
 
 def dedupe(rows: Iterable[Example]) -> list[Example]:

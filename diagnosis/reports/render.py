@@ -82,7 +82,11 @@ def classifier_metrics(models_dir: str | Path | None) -> dict[str, Any] | None:
     def f(x: Any) -> str:
         return "–" if x is None else f"{float(x):.2f}"
 
-    names = {"use": "Universal Sentence Encoder v3", "e5": "multilingual-e5-small"}
+    names = {
+        "use": "Universal Sentence Encoder v3",
+        "e5": "multilingual-e5-small",
+        "e5-int8": "multilingual-e5-small (int8)",
+    }
     return {"backend": names.get(backend, str(backend)), "n": held.get("n", "–"),
             "f1": f(held.get("macro_f1")), "acc": f(held.get("accuracy_when_not_unclear")),
             "coverage": _pct(held.get("coverage")), "cv": f(cv.get("macro_f1")),

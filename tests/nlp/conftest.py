@@ -19,12 +19,12 @@ def models_dir() -> Path:
     return MODELS_DIR
 
 
-@pytest.fixture(scope="session")
-def classifier(models_dir):
-    """The committed classifier on the USE backend (loaded once for the session)."""
+@pytest.fixture(scope="session", params=["e5-int8", "use"])
+def classifier(models_dir, request):
+    """The committed classifier on the default (e5-int8) and the USE backends, loaded once each."""
     from diagnosis.nlp import get_classifier
 
-    return get_classifier(models_dir, backend="use")
+    return get_classifier(models_dir, backend=request.param)
 
 
 @pytest.fixture(scope="session")
