@@ -19,20 +19,24 @@ _executor: ThreadPoolExecutor | None = None
 _executor_lock = threading.Lock()
 
 
+def configured_backend() -> str | None:
+    """The app's EMBEDDING_MODEL setting, or None for the models' default."""
+    backend = current_app.config.get("EMBEDDING_MODEL")
+    return None if backend in (None, "", "default") else backend
+
+
 def _classify_texts(texts: list[str]) -> list:
     """Call the NLP package (imported lazily: the model is heavy and loaded once per process)."""
     from .nlp import classify
 
-    cfg = current_app.config
-    backend = cfg.get("EMBEDDING_MODEL")
-    return classify(texts, models_dir=cfg.get("MODELS_DIR"),
-                    backend=None if backend in (None, "", "default") else backend)
+    return classify(texts, models_dir=current_app.config.get("MODELS_DIR"), backend=configured_backend())
 
 
 def _model_version() -> str | None:
+    """Version of the classifier that labels comments: the same backend as ``_classify_texts``."""
     from .nlp import get_classifier
 
-    clf = get_classifier(models_dir=current_app.config.get("MODELS_DIR"))
+    clf = get_classifier(models_dir=current_app.config.get("MODELS_DIR"), backend=configured_backend())
     return getattr(clf, "version_", None)
 
 

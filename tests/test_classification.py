@@ -74,3 +74,28 @@ def test_off_leaves_comments_for_the_cli(app, client, world, mode):
     app.config["CLASSIFY_ON_SUBMIT"] = mode
     assert submit(client, world["token_a"]).status_code == 302
     assert pending(app) == 2
+
+
+def test_configured_backend_is_used_for_labels_versions_and_report_figures(app):
+    """EMBEDDING_MODEL set in the app's config (not the environment) drives all three."""
+    import json
+    from pathlib import Path
+
+    from diagnosis.reports.render import classifier_metrics
+
+    app.config["EMBEDDING_MODEL"] = "use"
+    with app.app_context():
+        assert classification.configured_backend() == "use"
+        assert classification._model_version().startswith("use:")
+        models_dir = app.config["MODELS_DIR"]
+        meta = json.loads((Path(models_dir) / "metadata.json").read_text(encoding="utf-8"))
+        assert meta["heads"]["use"]["heldout"]["macro_f1"] != meta["heads"]["e5-int8"]["heldout"]["macro_f1"]
+        use_f1 = f"{meta['heads']['use']['heldout']['macro_f1']:.2f}"
+        assert classifier_metrics(models_dir, "use")["f1"] == use_f1
+        from diagnosis.nlp import active_backend
+
+        default = classifier_metrics(models_dir, None)
+        assert default["f1"] == f"{meta['heads'][active_backend(models_dir)]['heldout']['macro_f1']:.2f}"
+    app.config["EMBEDDING_MODEL"] = "default"
+    with app.app_context():
+        assert classification.configured_backend() is None

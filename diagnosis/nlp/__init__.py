@@ -20,7 +20,7 @@ from diagnosis.nlp.text import split_sentences
 if TYPE_CHECKING:
     from diagnosis.nlp.classifier import CauseClassifier, Classification
 
-__all__ = ["LABELS", "UNCLEAR", "classify", "default_models_dir", "get_classifier", "split_sentences"]
+__all__ = ["LABELS", "UNCLEAR", "active_backend", "classify", "default_models_dir", "get_classifier", "split_sentences"]
 
 _LOCK = threading.Lock()
 _CLASSIFIERS: dict[tuple[str, str], CauseClassifier] = {}
@@ -42,6 +42,12 @@ def _resolve(models_dir: str | Path | None, backend: str | None) -> tuple[Path, 
     if not backend:
         backend = read_metadata(models_dir).get("default_backend", DEFAULT_BACKEND)
     return models_dir, backend
+
+
+def active_backend(models_dir: str | Path | None = None, backend: str | None = None) -> str:
+    """The backend a classify call with these arguments uses: the argument, else
+    TEICHAKU_EMBEDDING_MODEL, else metadata.json's default."""
+    return _resolve(models_dir, backend)[1]
 
 
 def load_classifier(models_dir: str | Path, backend: str) -> CauseClassifier:

@@ -12,6 +12,7 @@ from typing import Any
 from flask import current_app
 
 from .. import charts
+from ..classification import configured_backend
 from ..recommend.anonymity import quotable, segment_counts
 from ..recommend.data import CAUSES, SEGMENT_FIELDS
 from ..recommend.playbook import load_playbook
@@ -63,14 +64,20 @@ def cause_quotes(diag: Any, lang: str, limit: int = QUOTES_PER_CAUSE) -> dict[st
     return out
 
 
-def classifier_metrics(models_dir: str | Path | None) -> dict[str, Any] | None:
-    """Measured accuracy of the deployed comment classifier from models/metadata.json, if any."""
+def classifier_metrics(models_dir: str | Path | None, backend: str | None = None) -> dict[str, Any] | None:
+    """Measured accuracy of the deployed comment classifier from models/metadata.json, if any.
+
+    ``backend`` is the app's EMBEDDING_MODEL (None: the environment, else the models' default),
+    so the report quotes the figures of the model that labelled the comments.
+    """
     if not models_dir:
         return None
     path = Path(models_dir) / "metadata.json"
     try:
+        from ..nlp import active_backend
+
         meta = json.loads(path.read_text(encoding="utf-8"))
-        backend = meta.get("default_backend")
+        backend = active_backend(models_dir, backend)
         head = meta["heads"][backend]
         held = head.get("heldout") or {}
         cv = head.get("cv") or {}
@@ -204,7 +211,7 @@ def build_context(campaign: Any, lang: str = "ja", report_date: dt.date | None =
         "client": camp.organisation.display_name(lang), "campaign_name": camp.name,
         "report_date": d["report_date"], "consultant": _consultant_names(camp, consultant),
         "note": (camp.consultant_note or "").strip(),
-        "classifier": classifier_metrics(cfg.get("MODELS_DIR")),
+        "classifier": classifier_metrics(cfg.get("MODELS_DIR"), configured_backend()),
         "cause_name": lambda c: charts.cause_name(c, lang),
         "pct": _pct, "num": _num, "wave": None,
     }
