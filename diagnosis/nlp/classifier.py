@@ -363,13 +363,10 @@ class CauseClassifier:
         if multi and self.combine in ("whole", "whole+length"):
             joined = [" ".join(split[i]) for i in multi]
             if counts is not None:  # an answer's n-gram counts are its sentences' summed
-                starts = np.cumsum([0] + [len(p) for p in split])
-                rows = [range(starts[i], starts[i + 1]) for i in multi]
-                pick = sp.csr_matrix(
-                    (np.ones(sum(map(len, rows))), np.concatenate(rows), np.cumsum([0] + [len(r) for r in rows])),
-                    shape=(len(multi), len(flat)),
-                )
-                counts = pick @ counts
+                owner = np.repeat(np.arange(len(split)), [len(p) for p in split])  # answer of each sentence
+                cells = (np.ones(len(flat)), (owner, np.arange(len(flat))))
+                by_answer = sp.csr_matrix(cells, shape=(len(split), len(flat)))
+                counts = by_answer[multi] @ counts
             wp = self.head.predict_proba(build_features(whole_vecs[multi], joined, self.char, counts))
             whole_proba = dict(zip(multi, wp, strict=True))
         out: list[Classification] = []

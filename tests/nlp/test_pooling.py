@@ -135,3 +135,21 @@ def test_all_empty_answers_keep_the_vector_width(use, e5_int8):
         assert sent.shape == (0, dim)
         assert whole.shape == (2, dim)
         assert not whole.any()
+
+
+def test_summed_sentence_counts_give_the_same_scores_as_recounting(models_dir, monkeypatch):
+    """classify() reuses its sentences' n-gram counts for whole answers; recounting must agree."""
+    import diagnosis.nlp.classifier as classifier_module
+    from diagnosis.nlp import get_classifier
+
+    clf = get_classifier(models_dir, "use")
+    texts = [r.text for r in load_train(models_dir / "corpus") if len(split_sentences(r.text)) > 1][:40] + ANSWERS
+    fast = clf.classify(texts)
+    original = classifier_module.build_features
+    monkeypatch.setattr(
+        classifier_module, "build_features", lambda emb, txt, char, counts=None: original(emb, txt, char, None)
+    )
+    slow = clf.classify(texts)
+    for a, b in zip(fast, slow, strict=True):
+        assert a.label == b.label
+        assert a.scores == b.scores
