@@ -30,6 +30,19 @@ def _shot(page: Page, artifacts: Path, name: str) -> None:
     page.screenshot(path=str(artifacts / f"{name}.png"), full_page=True)
 
 
+def _fits_phone(page: Page) -> None:
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+def _check_at_phone_width(page: Page, artifacts: Path, name: str) -> None:
+    """Reload the desktop page at phone width: no horizontal scroll; screenshot; back to desktop."""
+    page.set_viewport_size(PHONE)
+    page.reload()
+    _fits_phone(page)
+    _shot(page, artifacts, name)
+    page.set_viewport_size(DESKTOP)
+
+
 def test_employee_to_dx_lead_to_consultant(browser: Browser, live_app, artifacts):
     base = live_app.url
 
@@ -38,7 +51,7 @@ def test_employee_to_dx_lead_to_consultant(browser: Browser, live_app, artifacts
     page = phone.new_page()
     page.goto(f"{base}/s/{live_app.token}")
     expect(page.locator("h1")).to_be_visible()
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    _fits_phone(page)
     _shot(page, artifacts, "01-survey-360")
     page.check("input[name=usage][value=tried_once]")
     for item in LIKERT:
@@ -65,11 +78,7 @@ def test_employee_to_dx_lead_to_consultant(browser: Browser, live_app, artifacts
     expect(page.locator("svg.tk-chart-causes")).to_be_visible()
     expect(page.locator("svg.tk-chart-funnel")).to_be_visible()
     _shot(page, artifacts, "03-dashboard-dx-lead-1280")
-    page.set_viewport_size(PHONE)
-    page.reload()
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
-    _shot(page, artifacts, "04-dashboard-dx-lead-360")
-    page.set_viewport_size(DESKTOP)
+    _check_at_phone_width(page, artifacts, "04-dashboard-dx-lead-360")
 
     # 3. ... and corrects the cause of the new comment in the comments browser.
     page.click("nav.tabs >> text=コメント")
@@ -83,10 +92,7 @@ def test_employee_to_dx_lead_to_consultant(browser: Browser, live_app, artifacts
     item = page.locator("li.comment", has_text=ANSWER)
     expect(item.locator(".badge.corrected")).to_be_visible()
     _shot(page, artifacts, "05-comments-corrected-1280")
-    page.set_viewport_size(PHONE)
-    page.reload()
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
-    _shot(page, artifacts, "06-comments-360")
+    _check_at_phone_width(page, artifacts, "06-comments-360")
     with live_app.app.app_context():
         assert db.session.get(Comment, stored.id).corrected_label == target
     desk.close()
