@@ -123,12 +123,19 @@ def pool_answers(
     pooled_lens = np.add.reduceat(lens, starts[nonempty])
     is_multi = counts[nonempty] > 1
     vecs = finish(np.concatenate([sums, pooled[is_multi]]), np.concatenate([lens, pooled_lens[is_multi]]))
-    sent = vecs[: len(flat)]
-    whole = np.zeros((len(split), vecs.shape[1]), np.float32)
+    return vecs[: len(flat)], _wholes(split, vecs[: len(flat)], vecs[len(flat) :])
+
+
+def _wholes(split: list[list[str]], sent: np.ndarray, multi: np.ndarray) -> np.ndarray:
+    """One vector per answer: its sentence's if it has one, the next row of ``multi`` if it has
+    several (in answer order), zeros if it has none."""
+    counts = np.fromiter((len(p) for p in split), dtype=np.int64, count=len(split))
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    whole = np.zeros((len(split), sent.shape[1]), np.float32)
     single = np.flatnonzero(counts == 1)
     whole[single] = sent[starts[single]]
-    whole[np.flatnonzero(counts > 1)] = vecs[len(flat) :]
-    return sent, whole
+    whole[np.flatnonzero(counts > 1)] = multi
+    return whole
 
 
 class OnnxEncoder:
@@ -278,17 +285,7 @@ def encode_answers(encoder: Encoder, split: list[list[str]]) -> tuple[np.ndarray
     flat = [s for parts in split for s in parts]
     joined = [" ".join(parts) for parts in split if len(parts) > 1]
     vecs = encoder.encode(flat + joined)
-    sent, extra = vecs[: len(flat)], vecs[len(flat) :]
-    whole = np.zeros((len(split), vecs.shape[1]), dtype=np.float32)
-    pos, k = 0, 0
-    for i, parts in enumerate(split):
-        if len(parts) == 1:
-            whole[i] = sent[pos]
-        elif len(parts) > 1:
-            whole[i] = extra[k]
-            k += 1
-        pos += len(parts)
-    return sent, whole
+    return vecs[: len(flat)], _wholes(split, vecs[: len(flat)], vecs[len(flat) :])
 
 
 def resolve_backend(name: str, models_dir: str | Path) -> tuple[str, Path | None]:
