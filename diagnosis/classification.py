@@ -32,12 +32,51 @@ def _classify_texts(texts: list[str]) -> list:
     return classify(texts, models_dir=current_app.config.get("MODELS_DIR"), backend=configured_backend())
 
 
-def _model_version() -> str | None:
-    """Version of the classifier that labels comments: the same backend as ``_classify_texts``."""
-    from .nlp import get_classifier
+def active_model_version() -> str | None:
+    """Version of the classifier that labels comments now (same backend as ``_classify_texts``),
+    read from metadata.json without loading the model."""
+    from .nlp import model_version
 
-    clf = get_classifier(models_dir=current_app.config.get("MODELS_DIR"), backend=configured_backend())
-    return getattr(clf, "version_", None)
+    try:
+        return model_version(models_dir=current_app.config.get("MODELS_DIR"), backend=configured_backend())
+    except (OSError, ValueError):
+        return None
+
+
+_ERROR_MODELS: dict[str, object] = {}
+
+
+def active_error_model(version: str | None):
+    """The active classifier's known errors on the wild evaluation set, as the diagnosis's error
+    model for correcting cause shares; None when there is no record made by this version."""
+    from .nlp import active_backend, default_models_dir
+    from .nlp.error_model import load_error_record
+    from .recommend.quantify import ErrorModel
+
+    models_dir = current_app.config.get("MODELS_DIR") or default_models_dir()
+    try:
+        backend = active_backend(models_dir, configured_backend())
+        record = load_error_record(models_dir, backend, version)
+    except (OSError, ValueError, KeyError) as exc:
+        log.warning("no error model for corrected shares: %s", exc)
+        return None
+    if record is None:
+        return None
+    if record.model_version not in _ERROR_MODELS:  # one per version: its bootstrap is computed once
+        _ERROR_MODELS.clear()
+        _ERROR_MODELS[record.model_version] = ErrorModel(record.labels, record.posteriors, record.truth,
+                                                         record.source)
+    return _ERROR_MODELS[record.model_version]
+
+
+def diagnose_options() -> dict:
+    """The app's settings every diagnosis takes: anonymity thresholds, the active classifier
+    version (evidence labelled by another version is reported, not silently mixed) and that
+    classifier's error model (cause shares are corrected for its known errors)."""
+    cfg = current_app.config
+    version = active_model_version()
+    return {"min_group": cfg.get("MIN_GROUP"), "min_comments_group": cfg.get("MIN_COMMENTS_GROUP"),
+            "classifier_version": version, "error_model": active_error_model(version)}
 
 
 def classify_comments(comments: Sequence[Comment]) -> int:
@@ -45,7 +84,7 @@ def classify_comments(comments: Sequence[Comment]) -> int:
     if not comments:
         return 0
     results = _classify_texts([c.text for c in comments])
-    version = _model_version()
+    version = active_model_version()
     for comment, result in zip(comments, results, strict=True):
         comment.label = result.label
         comment.confidence = float(result.confidence)
@@ -75,6 +114,34 @@ def classify_pending(limit: int | None = None, batch_size: int = 256) -> int:
         _finish_owners(batch)
         db.session.commit()
         total += len(batch)
+
+
+def stale_comments_query(version: str | None):
+    """Machine-labelled comments whose label came from another model version than ``version``."""
+    return select(Comment).where(
+        Comment.label.is_not(None),
+        (Comment.model_version.is_(None)) | (Comment.model_version != (version or "")),
+    )
+
+
+def reclassify_stale(batch_size: int = 256) -> int:
+    """Relabel every comment classified by another model version than the active one.
+
+    Human corrections are kept (they still win over the new label); only the machine label,
+    its scores and version change. Returns how many comments were relabelled.
+    """
+    version = active_model_version()
+    total = 0
+    last_id = 0
+    while True:
+        stmt = stale_comments_query(version).where(Comment.id > last_id).order_by(Comment.id).limit(batch_size)
+        batch = list(db.session.scalars(stmt))
+        if not batch:
+            return total
+        classify_comments(batch)
+        db.session.commit()
+        total += len(batch)
+        last_id = batch[-1].id
 
 
 def classify_owned(response_ids: Sequence[int] = (), interview_ids: Sequence[int] = ()) -> int:

@@ -120,12 +120,16 @@ def init_app(app: Flask) -> None:
 
     @app.cli.command("classify-pending")
     @click.option("--limit", type=int, default=None)
-    def classify_pending_cmd(limit):
+    @click.option("--stale", is_flag=True,
+                  help="Also relabel comments classified by another model version than the active one.")
+    def classify_pending_cmd(limit, stale):
         """Classify every stored comment that has not been classified yet."""
-        from .classification import classify_pending
+        from .classification import classify_pending, reclassify_stale
 
         n = classify_pending(limit=limit)
         click.echo(f"classified {n} comment(s)")
+        if stale:
+            click.echo(f"relabelled {reclassify_stale()} comment(s) classified by another model version")
 
     @app.cli.command("demo")
     @click.option("--responses", type=int, default=320, show_default=True)

@@ -75,15 +75,12 @@ def init_app(app: Flask) -> None:
                   help="Slug of an earlier campaign of the same organisation to compare with.")
     def diagnose_cmd(campaign, as_json, lang, report_date, earlier):
         """Diagnose CAMPAIGN (slug) and recommend where to start."""
+        from .classification import diagnose_options
         from .recommend.loader import CampaignNotFound, find_campaign
         from .recommend.service import diagnose_campaign
         from .recommend.waves import WaveError, compare
 
-        kwargs = {
-            "report_date": _date(report_date),
-            "min_group": current_app.config.get("MIN_GROUP"),
-            "min_comments_group": current_app.config.get("MIN_COMMENTS_GROUP"),
-        }
+        kwargs = {"report_date": _date(report_date), **diagnose_options()}
 
         def run(ref: str):
             try:

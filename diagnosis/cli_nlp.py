@@ -75,37 +75,50 @@ def classify_command(file: Any, backend: str | None, batch_size: int) -> None:
     "--backend",
     "backends",
     multiple=True,
-    help="Restrict to these backends (repeatable); default: use, e5 and e5-setfit if built.",
+    help="Restrict to these backends (repeatable); default: every built one.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @with_appcontext
 def evaluate_command(backends: tuple[str, ...], as_json: bool) -> None:
-    """CV and held-out macro-F1 per backend and for a TF-IDF char n-gram baseline."""
-    from diagnosis.nlp.corpus import load_heldout_sets, load_train
+    """Macro-F1 on the wild set (primary), the clean held-out sets and CV, per backend and baseline."""
+    from diagnosis.nlp.corpus import load_agreement, load_eval_sets, load_train
     from diagnosis.nlp.embeddings import get_encoder, resolve_backend
-    from diagnosis.nlp.evaluation import TFIDF, evaluate_backend, evaluate_tfidf, format_tables
+    from diagnosis.nlp.evaluation import (
+        TFIDF,
+        embed_all,
+        evaluate_backend,
+        evaluate_finetuned,
+        evaluate_tfidf,
+        format_tables,
+    )
+    from diagnosis.nlp.training import FINETUNED_BACKENDS, finetuned_inputs
 
     models_dir = _models_dir()
     corpus = models_dir / "corpus"
     train_rows = load_train(corpus)
-    heldout = load_heldout_sets(corpus)
+    eval_sets = load_eval_sets(corpus)
     if not backends:
         backends = tuple(b for b in BUILTIN_BACKENDS if (p := resolve_backend(b, models_dir)[1]) is None or p.is_dir())
-    results: dict[str, dict[str, Any]] = {TFIDF: evaluate_tfidf(train_rows, heldout)}
+    results: dict[str, dict[str, Any]] = {TFIDF: evaluate_tfidf(train_rows, eval_sets)}
     for name in backends:
         click.echo(f"evaluating {name} ...", err=True)
         encoder = get_encoder(name, models_dir)
-        embedded = None
+        embedded = embed_all(encoder, train_rows, eval_sets)
         for char in (False, True):
-            res = evaluate_backend(encoder, train_rows, heldout, char=char, embedded=embedded)
-            embedded = res.pop("embedded")
-            for key in ("head", "char"):
+            if name in FINETUNED_BACKENDS:
+                adapter, oof, _ = finetuned_inputs(models_dir, train_rows, encoder)
+                res = evaluate_finetuned(encoder, train_rows, eval_sets, adapter, oof, char=char, embedded=embedded)
+            else:
+                res = evaluate_backend(encoder, train_rows, eval_sets, char=char, embedded=embedded)
+            for key in ("head", "char", "embedded"):
                 res.pop(key)
             results[name + ("+char" if char else "")] = res
+    agreement = load_agreement(corpus)
     if as_json:
-        click.echo(json.dumps(results, ensure_ascii=False, indent=2))
+        click.echo(json.dumps({"agreement": agreement, "results": results}, ensure_ascii=False, indent=2))
     else:
-        click.echo(format_tables(results, len(train_rows), {k: len(v) for k, v in heldout.items()}))
+        sizes = {k: len(v) for k, v in eval_sets.items()}
+        click.echo(format_tables(results, len(train_rows), sizes, agreement))
 
 
 @click.command("train")
@@ -126,10 +139,11 @@ def train_command(backend: str | None, with_corrections: bool, set_default: bool
         click.echo(f"{len(corrections)} corrections from the database", err=True)
     entry = train(_models_dir(), _backend(backend), corrections=corrections, set_default=set_default)
     clear_cache()
-    cv, held = entry["cv"], entry.get("heldout") or {}
+    cv, sets = entry["cv"], entry.get("eval_sets") or {}
+    figures = ", ".join(f"{name} {res['macro_f1']:.3f}" for name, res in sets.items())
     click.echo(
         f"wrote {entry['file']}: n={entry['n_train']} (corrections {entry['n_corrections']}), "
-        f"CV macro-F1 {cv['macro_f1']:.3f}, held-out {held.get('macro_f1', float('nan')):.3f}, "
+        f"CV macro-F1 {cv['macro_f1']:.3f}, {figures or 'no evaluation sets'}, "
         f"unclear below {entry['unclear_threshold']:.3f}"
     )
 

@@ -10,6 +10,7 @@ import pytest
 from conftest import login
 from dashboard_helpers import comment_ids, fill
 
+from diagnosis.classification import diagnose_options
 from diagnosis.exports import BOM, neutralise, write_csv
 from diagnosis.extensions import db
 from diagnosis.models import Campaign, Comment, InterviewNote
@@ -49,15 +50,25 @@ def test_dashboard_shows_rate_funnel_causes_segments_and_recommendation(client, 
     assert "<script>" not in page and "style=" not in page  # CSP: no inline script or style
     en = text(client.get(f"/campaigns/{filled['campaign_a']}?lang=en"))
     assert "Recommendation: start here" in en and "Cause diagnosis" in en
+    # The classifier's wild-set figure and this campaign's unclear share sit under the causes.
+    figures = en.split('data-testid="classifier-figures"')[1].split("</p>")[0]
+    assert "hard evaluation text written in real registers" in figures and "macro-F1 0." in figures
+    assert "Comments left unclear" in figures
 
 
 def test_dashboard_numbers_come_from_the_diagnosis(app, client, filled):
     login(client, filled["lead_a"])
     page = text(client.get(f"/campaigns/{filled['campaign_a']}"))
     with app.app_context():
-        d = diagnose_campaign(filled["campaign_a"], "ja").to_dict()
+        d = diagnose_campaign(filled["campaign_a"], "ja", **diagnose_options()).to_dict()
     assert f"{d['causes']['support']['score']}" in page
     assert d["recommendations"][0]["name"] in page
+    # shares are corrected for the classifier's known errors, the counted share stays beside them
+    assert d["quantification"]["method"] == "pacc"
+    assert d["quantification"]["error_model"]["n"] >= 600
+    assert "分類器が難しい評価データ" in page and "数えただけの割合" in page
+    raw = d["causes"]["support"]["share_raw"]
+    assert f"{raw * 100:.0f}%" in page
 
 
 def test_small_campaign_shows_no_numbers(app, client, world):

@@ -13,6 +13,7 @@ from flask import current_app
 from markupsafe import Markup, escape
 from sqlalchemy import func, or_, select
 
+from ..classification import diagnose_options
 from ..extensions import db
 from ..interviews import add_interview
 from ..models import SEGMENT_FIELDS, Campaign, Comment, InterviewNote, Response
@@ -61,11 +62,16 @@ def response_counts(campaign_ids: list[int]) -> dict[int, int]:
 
 def campaign_diagnosis(campaign: Campaign, lang: str) -> Diagnosis:
     """The campaign's diagnosis with the configured anonymity thresholds."""
-    cfg = current_app.config
     return diagnose_campaign(campaign, lang, session=db.session,
-                             questionnaire=questionnaire_of(campaign),
-                             min_group=cfg.get("MIN_GROUP"),
-                             min_comments_group=cfg.get("MIN_COMMENTS_GROUP"))
+                             questionnaire=questionnaire_of(campaign), **diagnose_options())
+
+
+def classifier_figures() -> dict[str, Any] | None:
+    """The deployed classifier's measured accuracy (wild set first), as the PDF quotes it."""
+    from ..classification import configured_backend
+    from ..reports.render import classifier_metrics
+
+    return classifier_metrics(current_app.config.get("MODELS_DIR"), configured_backend())
 
 
 def earlier_wave(campaign: Campaign) -> Campaign | None:

@@ -87,7 +87,8 @@ def campaign(campaign_id: int):
         pending=services.pending_count(campaign), notes=notes, sentences=sentences, link=link,
         qr=services.survey_qr_svg(link, pick("アンケートのQRコード", "QR code of the survey link")),
         people=services.dx_leads(campaign) if current_user.is_consultant else [],
-        confirm=ConfirmForm(), note_form=NoteForm(note=campaign.consultant_note))
+        confirm=ConfirmForm(), note_form=NoteForm(note=campaign.consultant_note),
+        classifier=services.classifier_figures())
 
 
 @bp.route("/campaigns/<int:campaign_id>/qr.svg")

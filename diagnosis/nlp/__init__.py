@@ -20,7 +20,16 @@ from diagnosis.nlp.text import split_sentences
 if TYPE_CHECKING:
     from diagnosis.nlp.classifier import CauseClassifier, Classification
 
-__all__ = ["LABELS", "UNCLEAR", "active_backend", "classify", "default_models_dir", "get_classifier", "split_sentences"]
+__all__ = [
+    "LABELS",
+    "UNCLEAR",
+    "active_backend",
+    "classify",
+    "default_models_dir",
+    "get_classifier",
+    "model_version",
+    "split_sentences",
+]
 
 _LOCK = threading.Lock()
 _CLASSIFIERS: dict[tuple[str, str], CauseClassifier] = {}
@@ -50,8 +59,33 @@ def active_backend(models_dir: str | Path | None = None, backend: str | None = N
     return _resolve(models_dir, backend)[1]
 
 
+def _version(backend: str, entry: dict) -> str:
+    """``backend:hash`` of what shaped the labels: the training set, and a fine-tuned body's adapter."""
+    key = entry.get("training_set_sha256", "")
+    adapter = (entry.get("finetune") or {}).get("adapter_sha256")
+    if adapter:
+        import hashlib
+
+        key = hashlib.sha256(f"{key}:{adapter}".encode()).hexdigest()
+    return f"{backend}:{key[:12]}"
+
+
+def model_version(models_dir: str | Path | None = None, backend: str | None = None) -> str | None:
+    """The version a classify call with these arguments stamps on its labels, read from
+    metadata.json without loading any model (None if no head is trained for the backend)."""
+    from diagnosis.nlp.training import read_metadata
+
+    models_dir, backend = _resolve(models_dir, backend)
+    entry = read_metadata(models_dir).get("heads", {}).get(backend)
+    return None if entry is None else _version(backend, entry)
+
+
 def load_classifier(models_dir: str | Path, backend: str) -> CauseClassifier:
-    """Build a classifier from models_dir/metadata.json and the head trained for backend."""
+    """Build a classifier from models_dir/metadata.json and the head trained for backend.
+
+    Refuses a head whose label order is not the package's (``LABELS``) or not the one
+    metadata.json records: its probability columns would be read as the wrong causes.
+    """
     from diagnosis.nlp.classifier import CauseClassifier, CauseHead, load_char_ngrams
     from diagnosis.nlp.embeddings import get_encoder
     from diagnosis.nlp.training import read_metadata
@@ -63,11 +97,17 @@ def load_classifier(models_dir: str | Path, backend: str) -> CauseClassifier:
             f"no trained head for backend {backend!r} in {models_dir} (run `teichaku train --backend {backend}`)"
         )
     head = CauseHead.load(Path(models_dir) / entry["file"], models_dir)
+    order = [str(c) for c in head.classes_]
+    if order != list(LABELS) or order != list(entry.get("label_order", order)):
+        raise ValueError(
+            f"{entry['file']}: label order {order} does not match {list(LABELS)} / metadata.json "
+            f"{entry.get('label_order')} (retrain with `teichaku train --backend {backend}`)"
+        )
     char = load_char_ngrams(Path(models_dir) / entry["file"], models_dir)
     encoder = get_encoder(backend, models_dir)
     clf = CauseClassifier(encoder, head, combine=entry.get("combine", "whole"), char=char)
     clf.backend_ = backend
-    clf.version_ = f"{backend}:{entry.get('training_set_sha256', '')[:12]}"
+    clf.version_ = _version(backend, entry)
     return clf
 
 

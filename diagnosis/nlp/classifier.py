@@ -192,6 +192,24 @@ class CauseHead(ClassifierMixin, BaseEstimator):
         for train_idx, test_idx in folds.split(X, y):
             coef, intercept = self._fit_ovr(X[train_idx], y[train_idx])
             oof[test_idx] = np.asarray(X[test_idx] @ coef.T) + intercept
+        return self.calibrate(oof, y)
+
+    @classmethod
+    def from_linear(cls, coef: np.ndarray, intercept: np.ndarray, oof_scores: np.ndarray, y: Any) -> CauseHead:
+        """A head whose linear layer was trained elsewhere (e.g. jointly with a fine-tuned body).
+
+        ``oof_scores`` are that layer's scores for answers its training never saw (cross-fitting);
+        Platt scaling and the unclear threshold are fitted on them, as :meth:`fit` does on folds.
+        """
+        head = cls(C=float("nan"), labels=LABELS)
+        head.classes_ = np.asarray(LABELS)
+        head.coef_ = np.asarray(coef, dtype=np.float64)
+        head.intercept_ = np.asarray(intercept, dtype=np.float64)
+        head.n_features_in_ = head.coef_.shape[1]
+        return head.calibrate(np.asarray(oof_scores, dtype=np.float64), np.asarray(y))
+
+    def calibrate(self, oof: np.ndarray, y: np.ndarray) -> CauseHead:
+        """Per-class Platt scaling and the unclear threshold, from out-of-fold decision scores."""
         self.platt_ = np.zeros((len(self.classes_), 2))
         for k, cls in enumerate(self.classes_):
             platt = LogisticRegression(C=1e4, max_iter=1000)

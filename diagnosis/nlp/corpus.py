@@ -12,8 +12,10 @@ from diagnosis.nlp.labels import LABELS
 from diagnosis.nlp.text import guess_lang, normalize
 
 TRAIN_GLOB = "train_*.jsonl"
-HELDOUT_NAME = "heldout.jsonl"
-HELDOUT_GLOB = "heldout*.jsonl"
+PRIMARY = "wild"
+"""The primary evaluation set: written to be hard, from real registers (see GUIDE.md, WILD_BRIEF.md)."""
+EVAL_GLOBS = ("wild*.jsonl", "heldout*.jsonl")
+"""Evaluation-only files: never trained or tuned on."""
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,7 @@ class Example:
     lang: str
     secondary: str | None = None
     source: str = "corpus"
+    part: str | None = None  # an evaluation set's part (how it was written), e.g. in wild.jsonl
 
 
 def _read_jsonl(path: Path, source: str) -> list[Example]:
@@ -44,7 +47,7 @@ def _read_jsonl(path: Path, source: str) -> list[Example]:
             if label not in LABELS:
                 raise ValueError(f"{path}:{lineno}: unknown label {label!r}")
             lang = row.get("lang") or guess_lang(text)
-            out.append(Example(text, label, lang, row.get("secondary"), source))
+            out.append(Example(text, label, lang, row.get("secondary"), source, row.get("part")))
     return out
 
 
@@ -64,14 +67,32 @@ def load_train(corpus_dir: str | Path) -> list[Example]:
     return dedupe(rows)
 
 
-def load_heldout_sets(corpus_dir: str | Path) -> dict[str, list[Example]]:
-    """Every held-out file (``heldout*.jsonl``) by name, the primary ``heldout`` first.
+def eval_files(corpus_dir: str | Path) -> list[Path]:
+    """The evaluation-only files, primary (``wild.jsonl``) first, then the clean held-out sets."""
+    found = {p for pattern in EVAL_GLOBS for p in Path(corpus_dir).glob(pattern) if not p.stem.endswith("_agreement")}
 
-    The primary set is the one written last; older sets stay evaluation-only and are still
-    scored so that figures can be compared across them.
+    def order(p: Path) -> tuple:
+        return (p.stem != PRIMARY, not p.stem.startswith(PRIMARY), p.stem != "heldout", p.name)
+
+    return sorted(found, key=order)
+
+
+def load_eval_sets(corpus_dir: str | Path) -> dict[str, list[Example]]:
+    """Every evaluation set by name (file stem), the primary set first.
+
+    The wild set is the primary figure: written by writers who never saw the corpus, in the
+    registers real comments come in, labelled blind twice. The clean held-out sets
+    (``heldout*.jsonl``) stay as secondary figures.
     """
-    paths = sorted(Path(corpus_dir).glob(HELDOUT_GLOB), key=lambda p: (p.name != HELDOUT_NAME, p.name))
-    return {p.stem: _read_jsonl(p, "heldout") for p in paths}
+    return {p.stem: _read_jsonl(p, "eval") for p in eval_files(corpus_dir)}
+
+
+def load_agreement(corpus_dir: str | Path, name: str = PRIMARY) -> dict | None:
+    """The labelling-agreement record of an evaluation set (``<name>_agreement.json``), if any."""
+    path = Path(corpus_dir) / f"{name}_agreement.json"
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def dedupe(rows: Iterable[Example]) -> list[Example]:

@@ -1,7 +1,8 @@
-"""Measured accuracy: stratified CV on the training corpus and scores on the held-out file.
+"""Measured accuracy: stratified CV on the training corpus and scores on the evaluation sets.
 
-Every choice (the regularisation C, the long-text combination strategy, the unclear threshold)
-is made on the training corpus by cross-validation; the held-out file is only scored.
+Every choice inside a model (the regularisation C, the long-text combination strategy, the unclear
+threshold) is made on the training corpus by cross-validation; the evaluation sets (the wild set,
+primary, and the clean held-out sets) are only scored.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.multiclass import OneVsRestClassifier
 
 from diagnosis.nlp.classifier import COMBINE_STRATEGIES, CauseHead, CharNgrams, build_features, combine
-from diagnosis.nlp.corpus import Example
+from diagnosis.nlp.corpus import PRIMARY, Example
 from diagnosis.nlp.embeddings import encode_answers
 from diagnosis.nlp.labels import LABELS
 from diagnosis.nlp.text import normalize, split_sentences
@@ -26,7 +27,6 @@ from diagnosis.nlp.text import normalize, split_sentences
 C_GRID = (1.0, 4.0, 16.0, 64.0)
 CV_FOLDS = 5
 TFIDF = "tfidf-char"
-HELDOUT = "heldout"  # the primary held-out set: written last (see models/corpus/GUIDE.md)
 
 
 def scores(y_true: list[str], y_pred: list[str], langs: list[str]) -> dict[str, Any]:
@@ -160,24 +160,77 @@ def choose_combine(cv: dict[str, Any]) -> str:
     )
 
 
-HeldoutSets = dict[str, list[Example]]
+EvalSets = dict[str, list[Example]]
+
+
+def embed_all(encoder: Any, train: list[Example], eval_sets: EvalSets) -> tuple[Embedded, dict[str, Embedded]]:
+    """Embeddings of the training rows and of every evaluation set."""
+    return embed_examples(encoder, train), {k: embed_examples(encoder, v) for k, v in eval_sets.items() if v}
+
+
+def score_sets(
+    head: CauseHead, emb: dict[str, Embedded], eval_sets: EvalSets, strategy: str, char: CharNgrams | None
+) -> dict[str, Any]:
+    """Scores of a fitted head on every evaluation set, with coverage at its unclear threshold."""
+    out: dict[str, Any] = {}
+    for name, rows in eval_sets.items():
+        if not rows:
+            continue
+        every = _predict_all(head, emb[name], np.arange(len(rows)), char)
+        probs = every[strategy]
+        pred = list(head.classes_[probs.argmax(axis=1)])
+        yh = [ex.label for ex in rows]
+        res = scores(yh, pred, [ex.lang for ex in rows])
+        # what each long-answer combination would have scored (reported, not chosen here)
+        res["by_combine"] = {
+            s: scores(yh, list(head.classes_[p.argmax(axis=1)]), [ex.lang for ex in rows])["macro_f1"]
+            for s, p in every.items()
+        }
+        covered = probs.max(axis=1) >= head.threshold_
+        correct = np.array(pred) == np.array(yh)
+        res["coverage"] = round(float(covered.mean()), 4)
+        res["unclear_share"] = round(1.0 - res["coverage"], 4)
+        res["accuracy_when_not_unclear"] = round(float(correct[covered].mean()), 4) if covered.any() else None
+        res["confusion"] = confusion(yh, pred)
+        out[name] = res | _by_part(rows, yh, pred)
+    return out
+
+
+def _by_part(rows: list[Example], y_true: list[str], y_pred: list[str]) -> dict[str, Any]:
+    """Scores per part of an evaluation set whose rows name their part (empty when it has one)."""
+    parts = sorted({ex.part for ex in rows if ex.part})
+    if len(parts) < 2:
+        return {}
+    out = {}
+    for part in parts:
+        m = [i for i, ex in enumerate(rows) if ex.part == part]
+        out[part] = scores([y_true[i] for i in m], [y_pred[i] for i in m], [rows[i].lang for i in m])
+    return {"by_part": out}
+
+
+def confusion(y_true: list[str], y_pred: list[str]) -> dict[str, dict[str, int]]:
+    """Counts of predicted labels per true label (rows: truth), every label present."""
+    out = {t: {p: 0 for p in LABELS} for t in LABELS}
+    for t, p in zip(y_true, y_pred, strict=True):
+        out[t][p] += 1
+    return out
 
 
 def evaluate_backend(
     encoder: Any,
     train: list[Example],
-    heldout: HeldoutSets,
+    eval_sets: EvalSets,
     random_state: int = 0,
     char: bool = False,
     embedded: tuple[Embedded, dict[str, Embedded]] | None = None,
 ) -> dict[str, Any]:
-    """CV and held-out figures for one backend (optionally + char n-grams), choices made on CV.
+    """CV and evaluation-set figures for one frozen backend (optionally + char n-grams).
 
-    ``heldout`` maps set names to examples (see :func:`corpus.load_heldout_sets`); every set is
-    scored under ``heldout_sets`` and the primary one (``heldout``) also under ``heldout``.
+    ``eval_sets`` maps set names to examples (see :func:`corpus.load_eval_sets`); every set is
+    scored under ``eval_sets``, and ``primary`` names the primary one.
     """
     if embedded is None:
-        embedded = (embed_examples(encoder, train), {k: embed_examples(encoder, v) for k, v in heldout.items() if v})
+        embedded = embed_all(encoder, train, eval_sets)
     emb_train, emb_h = embedded
     C, c_scores = choose_c(emb_train, train, random_state, char)
     cv = cross_validate(emb_train, train, C, random_state, char)
@@ -202,21 +255,8 @@ def evaluate_backend(
     result["oof_coverage_at_threshold"] = round(float((oof_conf >= head.threshold_).mean()), 4)
     result["head"] = head
     result["embedded"] = embedded
-    result["heldout_sets"] = {}
-    for name, rows in heldout.items():
-        if not rows:
-            continue
-        probs = _predict_all(head, emb_h[name], np.arange(len(rows)), chars)[strategy]
-        pred = list(head.classes_[probs.argmax(axis=1)])
-        yh = [ex.label for ex in rows]
-        res = scores(yh, pred, [ex.lang for ex in rows])
-        covered = probs.max(axis=1) >= head.threshold_
-        correct = np.array(pred) == np.array(yh)
-        res["coverage"] = round(float(covered.mean()), 4)
-        res["accuracy_when_not_unclear"] = round(float(correct[covered].mean()), 4) if covered.any() else None
-        result["heldout_sets"][name] = res
-    if HELDOUT in result["heldout_sets"]:
-        result["heldout"] = result["heldout_sets"][HELDOUT]
+    result["eval_sets"] = score_sets(head, emb_h, eval_sets, strategy, chars)
+    result["primary"] = PRIMARY if PRIMARY in result["eval_sets"] else next(iter(result["eval_sets"]), None)
     return result
 
 
@@ -229,7 +269,7 @@ def _tfidf_model(random_state: int) -> Any:
     )
 
 
-def evaluate_tfidf(train: list[Example], heldout: HeldoutSets, random_state: int = 0) -> dict[str, Any]:
+def evaluate_tfidf(train: list[Example], eval_sets: EvalSets, random_state: int = 0) -> dict[str, Any]:
     """TF-IDF character n-gram (1-3) + one-vs-rest logistic regression baseline, same splits."""
     texts = np.array([normalize(ex.text) for ex in train], dtype=object)
     y = np.array([ex.label for ex in train])
@@ -239,77 +279,217 @@ def evaluate_tfidf(train: list[Example], heldout: HeldoutSets, random_state: int
         vec, clf = _tfidf_model(random_state)
         clf.fit(vec.fit_transform(texts[tr]), y[tr])
         pred[te] = clf.predict(vec.transform(texts[te]))
-    result: dict[str, Any] = {"cv": scores(list(y), list(pred), [ex.lang for ex in train]), "heldout_sets": {}}
-    if any(heldout.values()):
+    result: dict[str, Any] = {"cv": scores(list(y), list(pred), [ex.lang for ex in train]), "eval_sets": {}}
+    if any(eval_sets.values()):
         vec, clf = _tfidf_model(random_state)
         clf.fit(vec.fit_transform(texts), y)
-        for name, rows in heldout.items():
+        for name, rows in eval_sets.items():
             if rows:
-                ph = clf.predict(vec.transform([normalize(ex.text) for ex in rows]))
-                result["heldout_sets"][name] = scores([ex.label for ex in rows], list(ph), [ex.lang for ex in rows])
-        if HELDOUT in result["heldout_sets"]:
-            result["heldout"] = result["heldout_sets"][HELDOUT]
+                ph = list(clf.predict(vec.transform([normalize(ex.text) for ex in rows])))
+                yh = [ex.label for ex in rows]
+                res = scores(yh, ph, [ex.lang for ex in rows]) | {"confusion": confusion(yh, ph)}
+                result["eval_sets"][name] = res | _by_part(rows, yh, ph)
+    result["primary"] = PRIMARY if PRIMARY in result["eval_sets"] else next(iter(result["eval_sets"]), None)
     return result
 
 
-def format_tables(results: dict[str, dict[str, Any]], n_train: int, heldout: dict[str, int]) -> str:
-    """Readable tables of CV and held-out scores for every evaluated model.
+# -- fine-tuned body (diagnosis.nlp.finetune) ------------------------------------------------------
+def _char_oof(emb: Embedded, y: np.ndarray, C: float, random_state: int) -> np.ndarray:
+    """Out-of-fold OvR scores of a char n-gram-only head (same folds as the fine-tune's cross-fit)."""
+    oof = np.zeros((len(y), len(LABELS)))
+    folds = StratifiedKFold(n_splits=CV_FOLDS, shuffle=True, random_state=random_state)
+    for tr, te in folds.split(np.zeros(len(y)), y):
+        chars = CharNgrams().fit([emb.texts[i] for i in tr])
+        head = CauseHead(C=C, random_state=random_state)
+        head.classes_ = np.asarray(LABELS)
+        coef, intercept = head._fit_ovr(chars.transform([emb.texts[i] for i in tr]), y[tr])
+        oof[te] = np.asarray(chars.transform([emb.texts[i] for i in te]) @ coef.T) + intercept
+    return oof
 
-    ``heldout`` maps each held-out set's name to its size, primary set first.
+
+CHAR_WEIGHTS = (0.25, 0.5, 1.0)
+CHAR_C = 16.0
+
+
+def evaluate_finetuned(
+    encoder: Any,
+    train: list[Example],
+    eval_sets: EvalSets,
+    adapter: dict[str, np.ndarray],
+    oof: np.ndarray,
+    random_state: int = 0,
+    char: bool = False,
+    embedded: tuple[Embedded, dict[str, Embedded]] | None = None,
+) -> dict[str, Any]:
+    """Figures for a body fine-tuned with its own linear head (``diagnosis.nlp.finetune``).
+
+    ``oof`` holds that head's out-of-fold scores for ``train`` (cross-fitted: each answer scored by
+    a body trained without it), so CV, Platt scaling and the unclear threshold are honest. With
+    ``char``, a char n-gram head is added to the fine-tuned scores with the weight (from
+    ``CHAR_WEIGHTS``) that maximises out-of-fold macro-F1; its columns join the head's
+    coefficients, so the product path stays ``[embedding | char tf-idf] @ coef.T``.
+    """
+    if embedded is None:
+        embedded = embed_all(encoder, train, eval_sets)
+    emb_train, emb_h = embedded
+    y = np.array([ex.label for ex in train])
+    langs = [ex.lang for ex in train]
+    coef, intercept = adapter["head_coef"], adapter["head_intercept"]
+    chars, weight, weights_cv = None, 0.0, {}
+    scores_oof = oof
+    if char:
+        char_oof = _char_oof(emb_train, y, CHAR_C, random_state)
+        for w in CHAR_WEIGHTS:
+            pred = np.asarray(LABELS)[(oof + w * char_oof).argmax(axis=1)]
+            weights_cv[str(w)] = scores(list(y), list(pred), langs)["macro_f1"]
+        weight = max(CHAR_WEIGHTS, key=lambda w: (weights_cv[str(w)], -w))
+        scores_oof = oof + weight * char_oof
+        chars = CharNgrams().fit(emb_train.texts)
+        ovr = CauseHead(C=CHAR_C, random_state=random_state)
+        ovr.classes_ = np.asarray(LABELS)
+        c_coef, c_intercept = ovr._fit_ovr(chars.transform(emb_train.texts), y)
+        coef = np.hstack([coef, weight * c_coef])
+        intercept = intercept + weight * c_intercept
+    head = CauseHead.from_linear(coef, intercept, scores_oof, y)
+    pred = head.classes_[head.oof_proba_.argmax(axis=1)]
+    multi = np.array([s is not None for s in emb_train.sentences])
+    whole_cv = {
+        "all": scores(list(y), list(pred), langs)["macro_f1"],
+        "multi_sentence": round(float((pred[multi] == y[multi]).mean()), 4) if multi.any() else None,
+    }
+    result: dict[str, Any] = {
+        "char_ngrams": char,
+        "char_weight": weight,
+        "char_weight_cv_macro_f1": weights_cv,
+        "C": None,
+        "C_cv_macro_f1": {},
+        "combine": "whole",
+        # the body was trained on pooled whole answers, so "whole" is the only strategy it knows
+        "combine_cv": {"whole": whole_cv},
+        "n_multi_sentence": int(multi.sum()),
+        "cv": scores(list(y), list(pred), langs),
+        "embed_seconds_train": round(emb_train.seconds, 2),
+        "char": chars,
+        "threshold": round(head.threshold_, 4),
+        "oof_coverage_at_threshold": round(float((head.oof_proba_.max(axis=1) >= head.threshold_).mean()), 4),
+        "head": head,
+        "embedded": embedded,
+    }
+    result["eval_sets"] = score_sets(head, emb_h, eval_sets, "whole", chars)
+    result["primary"] = PRIMARY if PRIMARY in result["eval_sets"] else next(iter(result["eval_sets"]), None)
+    return result
+
+
+def format_tables(
+    results: dict[str, dict[str, Any]],
+    n_train: int,
+    eval_sizes: dict[str, int],
+    agreement: dict[str, Any] | None = None,
+) -> str:
+    """Readable tables: every evaluation set (primary first), CV, choices and long answers.
+
+    ``eval_sizes`` maps each evaluation set's name to its size, primary set first; ``agreement``
+    is the primary set's labelling-agreement record (its ceiling is printed beside the table).
     """
     lines: list[str] = []
-    head = f"{'model':<14}{'macro-F1':>9}{'ja':>7}{'en':>7}" + "".join(f"{lab:>11}" for lab in LABELS)
-    cv_title = f"Stratified {CV_FOLDS}-fold CV on the training corpus (n={n_train})"
-    tables: list[tuple[str | None, str]] = [(None, cv_title)]
-    for name, n in heldout.items():
-        what = "written last, primary" if name == HELDOUT else "earlier set, evaluation only"
-        tables.append((name, f"Held-out {name}.jsonl ({what}), model trained on the whole corpus (n={n})"))
+    head = f"{'model':<16}{'macro-F1':>9}{'ja':>7}{'en':>7}" + "".join(f"{lab:>11}" for lab in LABELS)
+    tables: list[tuple[str | None, str]] = []
+    for name, n in eval_sizes.items():
+        if name == PRIMARY:
+            what = "PRIMARY: written to be hard, in real registers, labelled blind twice"
+        else:
+            what = "clean held-out set, secondary"
+        tables.append((name, f"{name}.jsonl ({what}), model trained on the whole corpus (n={n})"))
+    tables.append((None, f"Stratified {CV_FOLDS}-fold CV on the training corpus (n={n_train})"))
     for name, title in tables:
-        lines += ["", title, head, "-" * len(head)]
+        lines += ["", title]
+        if name == PRIMARY and agreement:
+            lines.append(
+                f"agreement ceiling: the two blind labellers agree on {agreement['labeller_agreement']:.3f} of "
+                f"answers (Cohen's kappa {agreement['labeller_kappa']:.3f}); the final label's agreement with "
+                f"each labeller averages {agreement['final_vs_labellers']:.3f}"
+            )
+        lines += [head, "-" * len(head)]
         for model, res in results.items():
-            s = res.get("cv") if name is None else res.get("heldout_sets", {}).get(name)
+            s = res.get("cv") if name is None else res.get("eval_sets", {}).get(name)
             if not s:
                 continue
             lines.append(
-                f"{model:<14}{s['macro_f1']:>9.3f}{s['by_lang'].get('ja', 0):>7.3f}"
+                f"{model:<16}{s['macro_f1']:>9.3f}{s['by_lang'].get('ja', 0):>7.3f}"
                 f"{s['by_lang'].get('en', 0):>7.3f}" + "".join(f"{s['per_label'][lab]:>11.3f}" for lab in LABELS)
             )
+        parts = {p for res in results.values() for p in res.get("eval_sets", {}).get(name or "", {}).get("by_part", {})}
+        for part in sorted(parts):
+            cells = ", ".join(
+                f"{m} {res['eval_sets'][name]['by_part'][part]['macro_f1']:.3f}"
+                for m, res in results.items()
+                if part in res.get("eval_sets", {}).get(name, {}).get("by_part", {})
+            )
+            n_part = next(iter(results.values()))["eval_sets"][name]["by_part"][part]["n"]
+            lines.append(f"part {part} (n={n_part}): {cells}")
         if name is not None and TFIDF in results:
-            base = results[TFIDF].get("heldout_sets", {}).get(name)
+            base = results[TFIDF].get("eval_sets", {}).get(name)
             if base:
                 margins = ", ".join(
-                    f"{m} {res['heldout_sets'][name]['macro_f1'] - base['macro_f1']:+.3f}"
+                    f"{m} {res['eval_sets'][name]['macro_f1'] - base['macro_f1']:+.3f}"
                     for m, res in results.items()
-                    if m != TFIDF and name in res.get("heldout_sets", {})
+                    if m != TFIDF and name in res.get("eval_sets", {})
                 )
-                lines.append(f"vs {TFIDF}: {margins}")
-    lines += ["", "Choices made on CV (training corpus only) and unclear threshold"]
+                if margins:
+                    lines.append(f"vs {TFIDF}: {margins}")
+    primary = next(iter(eval_sizes), None)
+    lines += ["", f"Choices made on CV (training corpus only); unclear threshold and coverage on {primary}"]
     lines.append(
-        f"{'model':<14}{'C':>6}{'combine':>14}{'threshold':>11}{'OOF cover':>11}"
-        f"{'held-out cover':>16}{'acc if clear':>14}{'embed s':>9}"
+        f"{'model':<16}{'C':>6}{'combine':>14}{'threshold':>11}{'OOF cover':>11}"
+        f"{'eval cover':>12}{'acc if clear':>14}{'embed s':>9}"
     )
     for name, res in results.items():
-        if "C" not in res:
+        if "combine" not in res:
             continue
-        h = res.get("heldout", {})
+        h = res.get("eval_sets", {}).get(primary, {})
         acc = h.get("accuracy_when_not_unclear")
+        c = "-" if res.get("C") is None else f"{res['C']:g}"
         lines.append(
-            f"{name:<14}{res['C']:>6g}{res['combine']:>14}{res['threshold']:>11.3f}"
-            f"{res['oof_coverage_at_threshold']:>11.3f}{h.get('coverage', 0):>16.3f}"
+            f"{name:<16}{c:>6}{res['combine']:>14}{res['threshold']:>11.3f}"
+            f"{res['oof_coverage_at_threshold']:>11.3f}{h.get('coverage', 0):>12.3f}"
             f"{(acc if acc is not None else 0):>14.3f}{res['embed_seconds_train']:>9.1f}"
         )
+    if primary:
+        lines += ["", f"Long answers: macro-F1 on {primary} per combination (reported; the choice is made on CV)"]
+        lines.append(f"{'model':<16}" + "".join(f"{s:>14}" for s in COMBINE_STRATEGIES))
+        for name, res in results.items():
+            by = res.get("eval_sets", {}).get(primary, {}).get("by_combine")
+            if by:
+                lines.append(f"{name:<16}" + "".join(f"{by[s]:>14.3f}" for s in COMBINE_STRATEGIES))
     lines += ["", "Long answers: CV accuracy on multi-sentence training answers per combination"]
     strategies = COMBINE_STRATEGIES
-    lines.append(f"{'model':<14}" + "".join(f"{s:>14}" for s in strategies))
+    lines.append(f"{'model':<16}" + "".join(f"{s:>14}" for s in strategies))
     for name, res in results.items():
         if "combine_cv" not in res:
             continue
-        cells = "".join(f"{res['combine_cv'][s]['multi_sentence'] or 0:>14.3f}" for s in strategies)
-        lines.append(f"{name:<14}{cells}   (n={res['n_multi_sentence']})")
+        cells = "".join(
+            f"{res['combine_cv'][s]['multi_sentence'] or 0:>14.3f}" if s in res["combine_cv"] else f"{'-':>14}"
+            for s in strategies
+        )
+        lines.append(f"{name:<16}{cells}   (n={res['n_multi_sentence']})")
+    if primary:
+        lines += ["", f"Confusion on {primary} (rows: true label; columns: predicted)"]
+        for name, res in results.items():
+            conf = res.get("eval_sets", {}).get(primary, {}).get("confusion")
+            if not conf:
+                continue
+            lines.append(f"{name:<16}" + "".join(f"{lab[:8]:>9}" for lab in LABELS))
+            for t in LABELS:
+                lines.append(f"  {t:<14}" + "".join(f"{conf[t][p]:>9}" for p in LABELS))
     if any(name.startswith("e5-setfit") for name in results):
         lines += [
             "",
             "note: e5-setfit's body was fine-tuned on the whole training corpus, so its CV row is",
-            "optimistic (not nested); only its held-out row is an honest estimate.",
+            "optimistic (not nested); only its evaluation-set rows are honest estimates.",
+        ]
+    if any(name.startswith("e5-ft") for name in results):
+        lines += [
+            "",
+            "note: e5-ft's CV row is cross-fitted (each answer scored by a body fine-tuned without it).",
         ]
     return "\n".join(lines)

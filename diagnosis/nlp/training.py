@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import platform
 import re
@@ -14,7 +15,9 @@ from typing import Any
 import numpy as np
 
 from diagnosis.nlp.corpus import (
-    load_heldout_sets,
+    PRIMARY,
+    Example,
+    load_eval_sets,
     load_train,
     merge_corrections,
     sha256_examples,
@@ -22,11 +25,13 @@ from diagnosis.nlp.corpus import (
     train_files,
 )
 from diagnosis.nlp.embeddings import get_encoder
-from diagnosis.nlp.evaluation import evaluate_backend
+from diagnosis.nlp.evaluation import embed_all, evaluate_backend, evaluate_finetuned
 from diagnosis.nlp.labels import LABELS
+from diagnosis.nlp.text import normalize
 
 METADATA = "metadata.json"
-DEFAULT_BACKEND = "e5-int8"  # chosen by `teichaku evaluate` + bench: see README / metadata.json
+DEFAULT_BACKEND = "e5-ft"  # chosen by `teichaku evaluate` + bench: see README / metadata.json
+FINETUNED_BACKENDS = ("e5-ft",)
 _PACKAGES = (
     "numpy",
     "scikit-learn",
@@ -83,11 +88,20 @@ def train(
         corrections = list(corrections)
         rows = merge_corrections(rows, corrections)
         n_corrections = sum(1 for ex in rows if ex.source == "correction")
-    heldout = load_heldout_sets(corpus_dir)
+    eval_sets = load_eval_sets(corpus_dir)
     encoder = get_encoder(backend, models_dir)
-    # Both variants are cross-validated on the training rows; the better CV macro-F1 is kept.
-    plain = evaluate_backend(encoder, rows, heldout, random_state=random_state, char=False)
-    hybrid = evaluate_backend(encoder, rows, heldout, random_state=random_state, char=True, embedded=plain["embedded"])
+    extra: dict[str, Any] = {}
+    if backend in FINETUNED_BACKENDS:
+        adapter, oof, extra = finetuned_inputs(models_dir, rows, encoder)
+        embedded = embed_all(encoder, rows, eval_sets)
+        plain = evaluate_finetuned(encoder, rows, eval_sets, adapter, oof, random_state, False, embedded)
+        hybrid = evaluate_finetuned(encoder, rows, eval_sets, adapter, oof, random_state, True, embedded)
+    else:
+        # Both variants are cross-validated on the training rows; the better CV macro-F1 is kept.
+        plain = evaluate_backend(encoder, rows, eval_sets, random_state=random_state, char=False)
+        hybrid = evaluate_backend(
+            encoder, rows, eval_sets, random_state=random_state, char=True, embedded=plain["embedded"]
+        )
     result = hybrid if hybrid["cv"]["macro_f1"] > plain["cv"]["macro_f1"] else plain
     head = result.pop("head")
     filename = head_filename(backend)
@@ -108,6 +122,7 @@ def train(
         "n_features": int(head.n_features_in_),
         "random_state": random_state,
         "C": result["C"],
+        "char_weight": result.get("char_weight"),
         "C_cv_macro_f1": result["C_cv_macro_f1"],
         "combine": result["combine"],
         "combine_cv": result["combine_cv"],
@@ -125,19 +140,80 @@ def train(
         ),
         "oof_coverage_at_threshold": result["oof_coverage_at_threshold"],
         "cv": result["cv"],
-        "heldout": result.get("heldout"),
-        "heldout_sets": result.get("heldout_sets"),
+        "primary": result.get("primary"),
+        "eval_sets": result.get("eval_sets"),
+        **extra,
     }
+    meta = read_metadata(models_dir)  # again: another head may have been trained meanwhile
     meta.setdefault("labels", list(LABELS))
     meta["library_versions"] = library_versions()
     meta.setdefault("heads", {})[backend] = entry
     if set_default or "default_backend" not in meta:
         meta["default_backend"] = backend
     meta["command"] = "teichaku train" + (" --with-corrections" if corrections is not None else "")
-    (models_dir / METADATA).write_text(
+    write_metadata(models_dir, meta)
+    if PRIMARY in eval_sets:
+        # the trained classifier's probabilities on the wild set: the error model that corrects
+        # cause shares in a diagnosis (diagnosis.recommend.quantify)
+        from diagnosis.nlp.error_model import write_error_record
+
+        entry["error_model"] = write_error_record(models_dir, backend)
+        write_metadata(models_dir, meta)
+    return entry
+
+
+def write_metadata(models_dir: str | Path, meta: dict[str, Any]) -> None:
+    """Write metadata.json (sorted keys, so a retrain shows a readable diff)."""
+    (Path(models_dir) / METADATA).write_text(
         json.dumps(meta, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8"
     )
-    return entry
+
+
+def finetuned_inputs(
+    models_dir: Path, rows: list[Example], encoder: Any
+) -> tuple[dict[str, np.ndarray], np.ndarray, dict[str, Any]]:
+    """The committed adapter's head and out-of-fold scores, aligned with ``rows``.
+
+    Corpus answers take their cross-fitted scores from the adapter file. An answer the body never
+    saw (a human correction) is scored by the final body, which is out of sample for it.
+    """
+    from diagnosis.nlp.classifier import embed_texts
+    from diagnosis.nlp.finetune import adapter_path, load_adapter
+
+    path = adapter_path(models_dir)
+    adapter, info = load_adapter(path)
+    if info.get("labels") != list(LABELS):
+        raise ValueError(f"{path}: label order {info.get('labels')} differs from {list(LABELS)}")
+    if "oof_logits" not in adapter:
+        raise ValueError(f"{path} has no out-of-fold scores (train it with --folds > 1)")
+    corpus_rows = load_train(Path(models_dir) / "corpus")
+    if sha256_examples(corpus_rows) != info.get("training_set_sha256"):
+        raise ValueError(
+            f"{path} was trained on another corpus than models/corpus holds now: "
+            "rerun `python -m diagnosis.nlp.finetune train` (see models/README.md)"
+        )
+    by_text = {normalize(ex.text).casefold(): i for i, ex in enumerate(corpus_rows)}
+    oof = np.zeros((len(rows), len(LABELS)))
+    unseen = [i for i, ex in enumerate(rows) if ex.source != "corpus"]
+    for i, ex in enumerate(rows):
+        if ex.source == "corpus":
+            oof[i] = adapter["oof_logits"][by_text[normalize(ex.text).casefold()]]
+    if unseen:
+        vecs = embed_texts(encoder, [rows[i].text for i in unseen])
+        oof[unseen] = vecs @ adapter["head_coef"].T + adapter["head_intercept"]
+    extra = {
+        "finetune": {
+            "adapter": str(path.relative_to(models_dir)),
+            "adapter_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+            "recipe": info.get("recipe"),
+            "folds": info.get("folds"),
+            "n_train": info.get("n_train"),
+            "threads": info.get("threads"),
+            "seconds": info.get("seconds"),
+            "command": info.get("command"),
+        }
+    }
+    return adapter, oof, extra
 
 
 def check_deterministic(models_dir: str | Path, backend: str) -> bool:

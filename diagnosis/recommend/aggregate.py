@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from .data import CAUSES, LABELS, USAGE_CODES, Evidence, LikertSpec, ResponseData
 from .playbook import Playbook
+from .quantify import ErrorModel, ShareEstimate, estimate
 from .stats import effective_n, mean_se, wilson
 
 DONT_KNOW = "dk"
@@ -54,7 +57,12 @@ class LikertStats:
 
 @dataclass(frozen=True)
 class TextStats:
-    """Shares of classified evidence per label (weighted by source), with Wilson intervals."""
+    """Shares of classified evidence per label (weighted by source).
+
+    With an ``estimate`` (see :mod:`.quantify`) the shares are corrected for the classifier's
+    known errors and their intervals come from its bootstrap; the counted shares stay available
+    as :meth:`share_raw`. Without one, shares are counted labels with Wilson intervals.
+    """
 
     counts: dict[str, int]
     weights: dict[str, float]
@@ -62,19 +70,47 @@ class TextStats:
     total_weight: float
     n_eff: float
     z: float = 1.96
+    estimate: ShareEstimate | None = None
 
-    def share(self, label: str) -> float | None:
-        """Weighted share of the label among classified evidence, None without evidence."""
+    def share_raw(self, label: str) -> float | None:
+        """Weighted share of the label among classified evidence ("classify and count")."""
         if self.total_weight <= 0:
             return None
         return self.weights.get(label, 0.0) / self.total_weight
 
+    def share(self, label: str) -> float | None:
+        """The share used by the diagnosis: corrected when estimated, else counted."""
+        if self.estimate is not None and self.total_weight > 0:
+            return self.estimate.of(label)
+        return self.share_raw(label)
+
     def interval(self, label: str) -> tuple[float, float]:
-        """Wilson interval of the share at the effective sample size."""
+        """Bootstrap interval of the corrected share, or the Wilson interval of the counted one."""
         p = self.share(label)
         if p is None:
             return (0.0, 1.0)
+        if self.estimate is not None:
+            lo, hi = self.estimate.interval[self.estimate.labels.index(label)]
+            return (float(lo), float(hi))
         return wilson(p * self.n_eff, self.n_eff, self.z)
+
+    def share_variance(self, label: str) -> float:
+        """Variance of the share: bootstrap when estimated, binomial at the effective n otherwise."""
+        p = self.share(label)
+        if p is None:
+            return 0.0
+        if self.estimate is not None:
+            return self.estimate.se(label) ** 2
+        return p * (1 - p) / max(self.n_eff, 1.0)
+
+    def difference_variance(self, a: str, b: str) -> float:
+        """Variance of share(a) - share(b): bootstrap when estimated, multinomial otherwise."""
+        p1, p2 = self.share(a), self.share(b)
+        if p1 is None or p2 is None:
+            return 0.0
+        if self.estimate is not None:
+            return self.estimate.difference_se(a, b) ** 2
+        return max(p1 + p2 - (p1 - p2) ** 2, 0.0) / max(self.n_eff, 1.0)
 
 
 def item_value(response: ResponseData, spec: LikertSpec) -> int | None:
@@ -139,10 +175,17 @@ def usable(evidence: Iterable[Evidence], pb: Playbook) -> list[Evidence]:
     return [e for e in evidence if e.label in LABELS and e.confidence >= min_conf]
 
 
-def text_stats(evidence: Iterable[Evidence], pb: Playbook) -> TextStats:
-    """Weighted label shares of classified evidence (interview sentences weigh less)."""
+def text_stats(evidence: Iterable[Evidence], pb: Playbook, error_model: ErrorModel | None = None) -> TextStats:
+    """Weighted label shares of classified evidence (interview sentences weigh less).
+
+    With an ``error_model``, the shares are also estimated with the classifier's errors corrected
+    (:func:`.quantify.estimate`): every machine-labelled comment contributes its calibrated
+    probabilities (an ``unclear`` one included, it still says something; a label stored without
+    scores counts as certain of that label), and every human-corrected comment counts as certain.
+    """
     sc = pb.section("scoring")
     source_weights = sc["source_weights"]
+    evidence = list(evidence)
     counts = dict.fromkeys(LABELS, 0)
     weights = dict.fromkeys(LABELS, 0.0)
     ws = []
@@ -153,7 +196,36 @@ def text_stats(evidence: Iterable[Evidence], pb: Playbook) -> TextStats:
         counts[e.label] += 1
         weights[e.label] += w
         ws.append(w)
-    return TextStats(counts, weights, sum(counts.values()), sum(ws), effective_n(ws), sc["z"])
+    est = None
+    if error_model is not None and ws:
+        est = estimate_shares(evidence, error_model, source_weights)
+    return TextStats(counts, weights, sum(counts.values()), sum(ws), effective_n(ws), sc["z"], est)
+
+
+def estimate_shares(evidence: Sequence[Evidence], error_model: ErrorModel,
+                    source_weights: dict[str, float]) -> ShareEstimate | None:
+    """Corrected shares of the evidence, None when no comment has scores or a correction."""
+    labels = error_model.labels
+    post, w_m, known, w_c = [], [], [], []
+    for e in evidence:
+        w = float(source_weights.get(e.source, 1.0))
+        if w <= 0:
+            continue
+        if e.corrected and e.label in labels:
+            known.append(labels.index(e.label))
+            w_c.append(w)
+        elif e.scores and all(lab in e.scores for lab in labels):
+            row = np.array([float(e.scores[lab]) for lab in labels])
+            if row.sum() > 0:
+                post.append(row / row.sum())
+                w_m.append(w)
+        elif e.label in labels:  # a machine label stored without scores: its label is all we know
+            post.append(np.eye(len(labels))[labels.index(e.label)])
+            w_m.append(w)
+    if not post and not known:
+        return None
+    return estimate(np.array(post).reshape(-1, len(labels)), np.array(w_m + w_c),
+                    np.array(known, dtype=int), error_model)
 
 
 def theme_of(text: str, pb: Playbook) -> str | None:
@@ -186,13 +258,14 @@ class GroupStats:
 
 
 def group_stats(responses: Sequence[ResponseData], evidence: Sequence[Evidence],
-                specs: Sequence[LikertSpec], pb: Playbook) -> GroupStats:
+                specs: Sequence[LikertSpec], pb: Playbook,
+                error_model: ErrorModel | None = None) -> GroupStats:
     """Aggregate one group of responses and the evidence that belongs to it."""
     return GroupStats(
         n=len(responses),
         usage=usage_funnel(responses),
         likert={c: likert_stats(responses, specs, c) for c in CAUSES},
-        text=text_stats(evidence, pb),
+        text=text_stats(evidence, pb, error_model),
         themes=other_themes(evidence, pb),
     )
 

@@ -8,6 +8,7 @@ from typing import Any
 
 CAUSES: tuple[str, ...] = ("purpose", "leadership", "support")
 LABELS: tuple[str, ...] = CAUSES + ("other",)
+UNCLEAR = "unclear"  # the classifier's label when it is not confident enough
 USAGE_CODES: tuple[str, ...] = ("never", "tried_once", "monthly", "weekly", "daily")
 SEGMENT_FIELDS: tuple[str, ...] = ("department", "role", "age_band", "tenure")
 
@@ -48,6 +49,9 @@ class Evidence:
     item_id: str | None = None
     segments: dict[str, str | None] = field(default_factory=dict)
     response_id: int | None = None
+    model_version: str | None = None
+    corrected: bool = False
+    scores: dict[str, float] | None = None  # the classifier's calibrated probability per label
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,11 @@ Score of a cause (0-100, higher = bigger problem), weights from the playbook ``s
     a = likert_weight / (likert_weight + text_weight), b = text_weight / (...)
 
 (a = 1, b = 0 when no comment is classified yet). Its standard error combines the Likert standard
-error and the binomial error of the share at the effective number of comments. The top cause is
+error and the share's error: the bootstrap of the corrected share (see :mod:`.quantify`), or the
+binomial error at the effective number of comments when shares are counted. The top cause is
 *dominant* when the difference to the runner-up exceeds ``z`` times the standard error of that
-difference (paired per respondent for the Likert part, multinomial for the shares); otherwise the
-diagnosis is ``mixed``.
+difference (paired per respondent for the Likert part; bootstrap or multinomial for the shares);
+otherwise the diagnosis is ``mixed``.
 """
 
 from __future__ import annotations
@@ -107,8 +108,7 @@ def cause_scores(stats: GroupStats, pb: Playbook) -> dict[str, CauseScore]:
                 var += (a_c * lk.se) ** 2
             if b_c and share is not None:
                 score += b_c * 100 * share
-                n_eff = max(stats.text.n_eff, 1.0)
-                var += (b_c * 100) ** 2 * share * (1 - share) / n_eff
+                var += (b_c * 100) ** 2 * stats.text.share_variance(c)
             score /= total
             var /= total * total
         out[c] = CauseScore(c, score, math.sqrt(var), lk.score, lk.favourable, share,
@@ -137,8 +137,7 @@ def dominance(scores: dict[str, CauseScore], stats: GroupStats, pb: Playbook) ->
             se = math.sqrt(l1.se ** 2 + l2.se ** 2)
         var += (a * se) ** 2
     if b and top.share is not None and runner.share is not None:
-        p1, p2 = top.share, runner.share
-        var += (b * 100) ** 2 * max(p1 + p2 - (p1 - p2) ** 2, 0.0) / max(stats.text.n_eff, 1.0)
+        var += (b * 100) ** 2 * stats.text.difference_variance(top.cause, runner.cause)
     diff = top.score - runner.score
     margin = float(pb.section("scoring")["z"]) * math.sqrt(var)
     cause = top.cause if diff > margin else MIXED

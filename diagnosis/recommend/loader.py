@@ -101,7 +101,8 @@ def load_campaign(campaign: Any, *, session: Any = None, questionnaire: Any = No
             segs = {}
         confidence = 1.0 if cm.corrected_label else float(cm.confidence or 0.0)
         evidence.append(Evidence(cm.id, cm.text, cm.effective_label, confidence, cm.source,
-                                 cm.item_id, dict(segs), cm.response_id))
+                                 cm.item_id, dict(segs), cm.response_id, cm.model_version,
+                                 bool(cm.corrected_label), cm.scores or None))
     org = c.organisation
     context = OrgContext(org.employee_count, org.rollout_date,
                          report_date or dt.date.today(), org.name)

@@ -30,7 +30,8 @@ REQUIRED_TEXTS: tuple[str, ...] = (
     "plan_executives_present", "plan_generation_aware", "plan_drop_off", "plan_past_window",
     "plan_governance_first", "kpi_habit", "none_yet", "segment_field_department",
     "segment_field_role", "segment_field_age_band", "segment_field_tenure", "wave_cause",
-    "wave_usage", "wave_target_improved", "wave_target_not_improved",
+    "wave_usage", "wave_target_improved", "wave_target_not_improved", "find_stale_model",
+    "find_cause_corrected",
 )
 
 

@@ -9,10 +9,11 @@ from typing import Any
 
 from .aggregate import GroupStats, group_stats
 from .anonymity import Thresholds, quotable, segment_counts, suppressed_cells
-from .data import CAUSES, SEGMENT_FIELDS, CampaignData, Evidence
+from .data import CAUSES, SEGMENT_FIELDS, UNCLEAR, CampaignData, Evidence
 from .diagnose import MIXED, CauseScore, Dominance, SupportSplit, cause_scores, dominance
 from .diagnose import support_split as compute_split
 from .playbook import Playbook, load_playbook
+from .quantify import ErrorModel
 from .recommender import Plan, recommend
 
 # Segment findings need at least this many classified comments in the group.
@@ -60,6 +61,8 @@ class Diagnosis:
     plan: Plan | None = None
     segments: dict[str, list[SegmentView]] = field(default_factory=dict)
     findings: list[str] = field(default_factory=list)
+    classifier: dict[str, Any] = field(default_factory=dict)
+    quantification: dict[str, Any] = field(default_factory=dict)
 
     @property
     def responses(self) -> int:
@@ -94,6 +97,8 @@ class Diagnosis:
             "employee_count": d.context.employee_count,
             "response_rate": None if self.response_rate is None else round(self.response_rate, 3),
             "findings": list(self.findings),
+            "classifier": dict(self.classifier),
+            "quantification": dict(self.quantification),
         }
         if self.suppressed or self.stats is None:
             out.update({"usage": None, "causes": {}, "dominant_cause": None,
@@ -138,20 +143,24 @@ def _causes_dict(scores: dict[str, CauseScore], stats: GroupStats) -> dict[str, 
     for c in CAUSES:
         sc = scores[c]
         iv = sc.interval
+        raw = stats.text.share_raw(c)
         out[c] = {
             "score": _r1(sc.score),
             "interval": None if iv is None else [round(iv[0], 1), round(iv[1], 1)],
             "share": None if sc.share is None else round(sc.share, 3),
+            "share_raw": None if raw is None else round(raw, 3),
             "share_interval": ([round(sc.share_interval[0], 3), round(sc.share_interval[1], 3)]
                                if sc.share is not None else None),
             "n_comments": sc.n_comments,
             "likert": stats.likert[c].to_dict(),
         }
     share = stats.text.share("other")
+    raw = stats.text.share_raw("other")
     iv = stats.text.interval("other")
     out["other"] = {
         "score": None,
         "share": None if share is None else round(share, 3),
+        "share_raw": None if raw is None else round(raw, 3),
         "share_interval": None if share is None else [round(iv[0], 3), round(iv[1], 3)],
         "n_comments": stats.text.counts.get("other", 0),
         "likert": None,
@@ -166,7 +175,7 @@ def _segment_evidence(evidence: tuple[Evidence, ...], field_name: str,
 
 
 def _segments(data: CampaignData, pb: Playbook, th: Thresholds,
-              lang: str) -> dict[str, list[SegmentView]]:
+              lang: str, error_model: ErrorModel | None = None) -> dict[str, list[SegmentView]]:
     out: dict[str, list[SegmentView]] = {}
     for f in SEGMENT_FIELDS:
         counts, unstated = segment_counts(data.responses, f)
@@ -179,7 +188,7 @@ def _segments(data: CampaignData, pb: Playbook, th: Thresholds,
                 continue
             rs = [r for r in data.responses if r.segments.get(f) == value]
             ev = _segment_evidence(data.evidence, f, value)
-            st = group_stats(rs, ev, data.likert_items, pb)
+            st = group_stats(rs, ev, data.likert_items, pb, error_model)
             views.append(SegmentView(f, value, label, False, st, cause_scores(st, pb),
                                      comments_shown=st.n >= th.min_comments_group))
         out[f] = views
@@ -203,7 +212,12 @@ def _findings(diag: Diagnosis, pb: Playbook) -> list[str]:
     ranked = sorted(CAUSES, key=lambda c: diag.scores[c].score or 0, reverse=True)
     for c in ranked:
         sc = diag.scores[c]
-        if st.text.total:
+        if st.text.total and st.text.estimate is not None:
+            out.append(pb.text("find_cause_corrected", lang, total=st.text.total, share=_pct(sc.share),
+                               lo=_pct(sc.share_interval[0]), hi=_pct(sc.share_interval[1]),
+                               raw=_pct(st.text.share_raw(c)), n=sc.n_comments,
+                               cause=pb.cause_name(c, lang), favourable=_pct(sc.favourable)))
+        elif st.text.total:
             out.append(pb.text("find_cause", lang, total=st.text.total, share=_pct(sc.share),
                                n=sc.n_comments, cause=pb.cause_name(c, lang),
                                favourable=_pct(sc.favourable)))
@@ -241,19 +255,55 @@ def _findings(diag: Diagnosis, pb: Playbook) -> list[str]:
     return out
 
 
+def classifier_versions(evidence: tuple[Evidence, ...], active: str | None) -> dict[str, Any]:
+    """Which classifier versions labelled the machine-labelled evidence, and how many disagree
+    with the active one (human corrections do not count: their label is a person's)."""
+    machine = [e for e in evidence if e.label is not None and not e.corrected]
+    versions: dict[str, int] = {}
+    for e in machine:
+        versions[e.model_version or "unknown"] = versions.get(e.model_version or "unknown", 0) + 1
+    stale = 0 if active is None else sum(n for v, n in versions.items() if v != active)
+    unclear = sum(1 for e in machine if e.label == UNCLEAR)
+    return {"active_version": active, "versions": dict(sorted(versions.items())), "stale": stale,
+            "machine_labelled": len(machine), "unclear": unclear,
+            "unclear_share": round(unclear / len(machine), 3) if machine else None}
+
+
+def quantification_summary(stats: GroupStats | None, error_model: ErrorModel | None) -> dict[str, Any]:
+    """The ``quantification`` block: how cause shares were estimated, from what error model."""
+    est = stats.text.estimate if stats is not None else None
+    if est is not None:
+        return est.summary()
+    reason = "no error model for the active classifier" if error_model is None else "no classified comments"
+    return {"method": "count", "method_name": "classify and count (labels counted, errors not corrected)",
+            "error_model": None if error_model is None else {"source": error_model.source, "n": error_model.n},
+            "reason": reason}
+
+
 def diagnose(data: CampaignData, lang: str = "ja", *, playbook: Playbook | None = None,
-             min_group: int | None = None, min_comments_group: int | None = None) -> Diagnosis:
-    """Diagnose a campaign given as plain data (pure: no database)."""
+             min_group: int | None = None, min_comments_group: int | None = None,
+             classifier_version: str | None = None, error_model: ErrorModel | None = None) -> Diagnosis:
+    """Diagnose a campaign given as plain data (pure: no database).
+
+    ``classifier_version`` is the version of the classifier that labels comments now; evidence
+    labelled by another version is counted and reported, never silently mixed. ``error_model``
+    holds that classifier's calibrated probabilities on the wild evaluation set: with it, cause
+    shares are corrected for the classifier's known errors (PACC, :mod:`.quantify`); without it
+    they are counted labels.
+    """
     pb = playbook or load_playbook()
     lang = "en" if lang == "en" else "ja"
     th = Thresholds.make(min_group, min_comments_group, pb.section("anonymity"))
-    segments = _segments(data, pb, th, lang)
+    segments = _segments(data, pb, th, lang, error_model)
+    versions = classifier_versions(data.evidence, classifier_version)
     if len(data.responses) < th.min_group:
         diag = Diagnosis(data, lang, th, True, None, segments={
             f: [SegmentView(f, s.value, s.label, True) for s in v] for f, v in segments.items()})
         diag.findings = [pb.text("find_suppressed", lang, min_group=th.min_group)]
+        diag.classifier = versions
+        diag.quantification = quantification_summary(None, error_model)
         return diag
-    st = group_stats(data.responses, data.evidence, data.likert_items, pb)
+    st = group_stats(data.responses, data.evidence, data.likert_items, pb, error_model)
     scores = cause_scores(st, pb)
     dom = dominance(scores, st, pb)
     split = compute_split(data.responses, data.evidence, data.likert_items, pb)
@@ -269,7 +319,12 @@ def diagnose(data: CampaignData, lang: str = "ja", *, playbook: Playbook | None 
                      pb=pb, lang=lang, quotable=eligible, departments=departments,
                      age_groups=age_groups)
     diag = Diagnosis(data, lang, th, False, st, scores, dom, split, plan, segments)
+    diag.classifier = versions
+    diag.quantification = quantification_summary(st, error_model)
     diag.findings = _findings(diag, pb)
+    if versions["stale"]:
+        diag.findings.insert(0, pb.text("find_stale_model", lang, stale=versions["stale"],
+                                        total=versions["machine_labelled"]))
     return diag
 
 
@@ -277,7 +332,9 @@ def diagnose_campaign(campaign: Any, lang: str = "ja", *, session: Any = None,
                       questionnaire: Any = None, report_date: dt.date | None = None,
                       playbook: Playbook | str | Path | None = None,
                       min_group: int | None = None,
-                      min_comments_group: int | None = None) -> Diagnosis:
+                      min_comments_group: int | None = None,
+                      classifier_version: str | None = None,
+                      error_model: ErrorModel | None = None) -> Diagnosis:
     """Load a campaign (id, slug or model) from the database and diagnose it."""
     from .loader import load_campaign
 
@@ -285,4 +342,5 @@ def diagnose_campaign(campaign: Any, lang: str = "ja", *, session: Any = None,
                          report_date=report_date)
     pb = playbook if isinstance(playbook, Playbook) else load_playbook(playbook)
     return diagnose(data, lang, playbook=pb, min_group=min_group,
-                    min_comments_group=min_comments_group)
+                    min_comments_group=min_comments_group, classifier_version=classifier_version,
+                    error_model=error_model)

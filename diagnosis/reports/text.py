@@ -65,7 +65,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "cause": ("原因", "Cause"),
     "score": ("スコア", "Score"),
     "favourable": ("設問の肯定的回答", "Favourable answers"),
-    "comment_share": ("自由記述の割合", "Share of comments"),
+    "comment_share": ("自由記述の割合（補正後）", "Share of comments (corrected)"),
+    "comment_share_raw": ("数えただけの割合", "Counted share"),
     "comments": ("件数", "Comments"),
     "other_themes": ("「その他」の内訳", "What “other” comments are about"),
     "theme": ("テーマ", "Theme"),
@@ -101,8 +102,35 @@ TEXT: dict[str, tuple[str, str]] = {
     "m_scoring_body": ("原因ごとのスコア = 設問（UTAUTに基づく5段階）の問題度 × {a} ＋ 自由記述の割合 × {b}。主因は、次点との差が誤差の幅（標準誤差の{z}倍）を超えた場合のみ判定し、超えない場合は「拮抗」とします。",
                        "Score per cause = problem level of the rated questions (five-point, based on UTAUT) × {a} + share of comments × {b}. A cause is called dominant only when its lead over the runner-up exceeds the margin of error ({z} standard errors); otherwise the diagnosis is “mixed”."),
     "m_classifier": ("自由記述の分類器", "Comment classifier"),
-    "m_classifier_body": ("多言語の文埋め込み（{backend}）とロジスティック回帰による4分類（目的・経営層・教育サポート・その他）。学習データに含まれない{n}件の検証データでのマクロF1 {f1}、確信度が基準以上の記述での正解率 {acc}（対象 {coverage}）、交差検証マクロF1 {cv}。学習日 {trained}。担当者が修正したラベルは分類器より優先します。",
-                          "Multilingual sentence embeddings ({backend}) with a logistic-regression head, four labels (purpose, leadership, support, other). On {n} held-out examples: macro-F1 {f1}; accuracy {acc} on the comments it is confident about (coverage {coverage}); cross-validated macro-F1 {cv}. Trained {trained}. Labels corrected by staff take precedence."),
+    "m_classifier_body": ("多言語の文埋め込み（{backend}）と線形の分類層による4分類（目的・経営層・教育サポート・その他）。"
+                          "実際の言い回し（間接的な理由、第三者の観察、統計、見出し、皮肉、質問、SNSの文体）で書かれた難しい評価データ{n}件でのマクロF1 {f1}"
+                          "（日本語 {f1_ja}、英語 {f1_en}。2人の独立した判定者の一致率 {agreement}）。このデータでは{unclear}が「判定不能」となり、"
+                          "判定した記述の正解率は {acc} でした。平易な表現の検証データ{n_clean}件ではマクロF1 {f1_clean}、交差検証 {cv}。学習日 {trained}。"
+                          "担当者が修正したラベルは分類器より優先します。",
+                          "Multilingual sentence embeddings ({backend}) with a linear classification layer, four labels (purpose, "
+                          "leadership, support, other). On {n} hard evaluation statements written in real registers (indirect "
+                          "reasons, third-person observations, statistics, headings, sarcasm, questions, forum style): macro-F1 "
+                          "{f1} (Japanese {f1_ja}, English {f1_en}; two independent labellers agree on {agreement}). It left "
+                          "{unclear} of them unclear and was right on {acc} of the rest. On {n_clean} plainly worded held-out "
+                          "answers: {f1_clean}; cross-validated: {cv}. Trained {trained}. Labels corrected by staff take "
+                          "precedence."),
+    "m_classifier_unclear": ("この調査の自由記述のうち{share}（{n}件）は確信度が基準に満たず「判定不能」とし、原因の集計から除いています。",
+                             "{share} of this survey's comments ({n}) fell below the confidence threshold: they are "
+                             "marked unclear and left out of the cause counts."),
+    "m_classifier_unclear_corrected": ("この調査の自由記述のうち{share}（{n}件）は確信度が基準に満たず「判定不能」としました。"
+                                       "ラベルは付けませんが、各原因の確率は補正後の割合の推定に含めています。",
+                                       "{share} of this survey's comments ({n}) fell below the confidence threshold: they "
+                                       "are marked unclear and get no label, but their probabilities still count in the "
+                                       "corrected shares."),
+    "m_quantification": ("分類器は一部の記述を別の原因と取り違えます（例：支援不足の記述を目的の曖昧さと読む）。"
+                         "そこで、正解の分かっている難しい評価データ{n}件で測った取り違えの傾向を差し引いて各原因の割合を推定し、"
+                         "記述の抽出と取り違え傾向の測定の両方の誤差を含む95%区間を添えています。",
+                         "The classifier mistakes some comments for another cause (for example, reading a support "
+                         "problem as unclear purpose). Each cause's share is therefore estimated by removing the "
+                         "pattern of mistakes it makes on {n} hard evaluation statements with known answers, and its "
+                         "95% interval covers both the sampling of comments and the measurement of those mistakes."),
+    "m_quantification_count": ("自由記述の割合は、付いたラベルを数えた値です（分類器の誤りは補正していません）。",
+                               "Comment shares count the labels as given; the classifier's errors are not corrected."),
     "m_classifier_none": ("分類器の精度指標は利用できません（models/metadata.json が見つかりません）。",
                           "The classifier's accuracy figures are unavailable (models/metadata.json not found)."),
     "m_source": ("方法の出典", "Method"),

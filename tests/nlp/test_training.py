@@ -44,6 +44,16 @@ def test_train_is_deterministic_and_writes_metadata(tmp_path, models_dir):
     entry = meta["heads"]["use"]
     assert entry["label_order"] == ["purpose", "leadership", "support", "other"]
     assert entry["n_corrections"] == 1
-    for key in ("corpus_sha256", "cv", "heldout", "calibration", "unclear_threshold"):
+    for key in ("corpus_sha256", "cv", "eval_sets", "primary", "calibration", "unclear_threshold"):
         assert entry[key]
     assert meta["library_versions"]["scikit-learn"]
+    # the trained classifier's probabilities on the wild set, kept as the diagnosis's error model
+    from diagnosis.nlp import model_version
+    from diagnosis.nlp.error_model import load_error_record
+
+    n_wild = len((tmp_path / "corpus" / "wild.jsonl").read_text(encoding="utf-8").splitlines())
+    assert entry["error_model"]["n"] == n_wild and entry["error_model"]["set"] == "wild.jsonl"
+    record = load_error_record(tmp_path, "use", model_version(tmp_path, "use"))
+    assert record is not None and record.posteriors.shape == (n_wild, 4)
+    np.testing.assert_allclose(record.posteriors.sum(axis=1), 1.0, atol=1e-3)
+    assert load_error_record(tmp_path, "use", "use:another-version") is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -165,6 +166,23 @@ def test_english_report(app, tmp_path, glyph_warnings):
     assert "Training & support gaps" in text and "Start with" in text
     assert "Agree the training budget at the board." in text
     assert "Report Corp" in text
+    # The methods appendix quotes the wild-set figure first, with the labellers' agreement, and the
+    # share of this survey's comments the classifier left unclear.
+    import json
+
+    from diagnosis.nlp import active_backend
+
+    models_dir = app.config["MODELS_DIR"]
+    meta = json.loads((Path(models_dir) / "metadata.json").read_text(encoding="utf-8"))
+    head = meta["heads"][active_backend(models_dir)]
+    wild = head["eval_sets"]["wild"]
+    assert f"On {wild['n']} hard evaluation statements written in real registers" in text
+    assert f"macro-F1 {wild['macro_f1']:.2f}" in text and "two independent labellers agree on" in text
+    assert "of this survey's comments" in text and "marked unclear" in text
+    # shares corrected for the classifier's known errors, explained in two sentences, counted beside
+    n_errors = head["error_model"]["n"]
+    assert f"pattern of mistakes it makes on {n_errors} hard evaluation statements" in text
+    assert "(corrected" in text and "Counted" in text  # the header cells wrap in the table
     assert "BIZ-UDPGothic" in fonts_of(pdf, tmp_path)
     assert glyph_warnings() == []
 
