@@ -53,6 +53,8 @@ def active_error_model(version: str | None):
     from .nlp.error_model import load_error_record
     from .recommend.quantify import ErrorModel
 
+    if version in _ERROR_MODELS:  # loaded once per classifier version, not per diagnosis
+        return _ERROR_MODELS[version]
     models_dir = current_app.config.get("MODELS_DIR") or default_models_dir()
     try:
         backend = active_backend(models_dir, configured_backend())
@@ -62,10 +64,8 @@ def active_error_model(version: str | None):
         return None
     if record is None:
         return None
-    if record.model_version not in _ERROR_MODELS:  # one per version: its bootstrap is computed once
-        _ERROR_MODELS.clear()
-        _ERROR_MODELS[record.model_version] = ErrorModel(record.labels, record.posteriors, record.truth,
-                                                         record.source)
+    _ERROR_MODELS.clear()  # one per version: its bootstrap matrices are computed once
+    _ERROR_MODELS[record.model_version] = ErrorModel(record.labels, record.posteriors, record.truth, record.source)
     return _ERROR_MODELS[record.model_version]
 
 

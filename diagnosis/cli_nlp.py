@@ -104,9 +104,10 @@ def evaluate_command(backends: tuple[str, ...], as_json: bool) -> None:
         click.echo(f"evaluating {name} ...", err=True)
         encoder = get_encoder(name, models_dir)
         embedded = embed_all(encoder, train_rows, eval_sets)
+        if name in FINETUNED_BACKENDS:
+            adapter, oof, _ = finetuned_inputs(models_dir, train_rows, encoder)
         for char in (False, True):
             if name in FINETUNED_BACKENDS:
-                adapter, oof, _ = finetuned_inputs(models_dir, train_rows, encoder)
                 res = evaluate_finetuned(encoder, train_rows, eval_sets, adapter, oof, char=char, embedded=embedded)
             else:
                 res = evaluate_backend(encoder, train_rows, eval_sets, char=char, embedded=embedded)

@@ -208,6 +208,11 @@ def _by_part(rows: list[Example], y_true: list[str], y_pred: list[str]) -> dict[
     return {"by_part": out}
 
 
+def primary_of(scored: dict[str, Any]) -> str | None:
+    """The name of the primary figure among scored evaluation sets: the wild set, else the first."""
+    return PRIMARY if PRIMARY in scored else next(iter(scored), None)
+
+
 def confusion(y_true: list[str], y_pred: list[str]) -> dict[str, dict[str, int]]:
     """Counts of predicted labels per true label (rows: truth), every label present."""
     out = {t: {p: 0 for p in LABELS} for t in LABELS}
@@ -256,7 +261,7 @@ def evaluate_backend(
     result["head"] = head
     result["embedded"] = embedded
     result["eval_sets"] = score_sets(head, emb_h, eval_sets, strategy, chars)
-    result["primary"] = PRIMARY if PRIMARY in result["eval_sets"] else next(iter(result["eval_sets"]), None)
+    result["primary"] = primary_of(result["eval_sets"])
     return result
 
 
@@ -289,20 +294,29 @@ def evaluate_tfidf(train: list[Example], eval_sets: EvalSets, random_state: int 
                 yh = [ex.label for ex in rows]
                 res = scores(yh, ph, [ex.lang for ex in rows]) | {"confusion": confusion(yh, ph)}
                 result["eval_sets"][name] = res | _by_part(rows, yh, ph)
-    result["primary"] = PRIMARY if PRIMARY in result["eval_sets"] else next(iter(result["eval_sets"]), None)
+    result["primary"] = primary_of(result["eval_sets"])
     return result
 
 
 # -- fine-tuned body (diagnosis.nlp.finetune) ------------------------------------------------------
+def _char_head(
+    texts: list[str], y: np.ndarray, C: float, random_state: int
+) -> tuple[CharNgrams, np.ndarray, np.ndarray]:
+    """A char n-gram-only OvR linear layer: its vocabulary, coefficients and intercepts."""
+    chars = CharNgrams().fit(texts)
+    head = CauseHead(C=C, random_state=random_state)
+    head.classes_ = np.asarray(LABELS)
+    coef, intercept = head._fit_ovr(chars.transform(texts), y)
+    return chars, coef, intercept
+
+
 def _char_oof(emb: Embedded, y: np.ndarray, C: float, random_state: int) -> np.ndarray:
-    """Out-of-fold OvR scores of a char n-gram-only head (same folds as the fine-tune's cross-fit)."""
+    """Out-of-fold OvR scores of a char n-gram-only head, from its own stratified CV folds
+    (every answer scored by a char head that never saw it, as the body's logits are)."""
     oof = np.zeros((len(y), len(LABELS)))
     folds = StratifiedKFold(n_splits=CV_FOLDS, shuffle=True, random_state=random_state)
     for tr, te in folds.split(np.zeros(len(y)), y):
-        chars = CharNgrams().fit([emb.texts[i] for i in tr])
-        head = CauseHead(C=C, random_state=random_state)
-        head.classes_ = np.asarray(LABELS)
-        coef, intercept = head._fit_ovr(chars.transform([emb.texts[i] for i in tr]), y[tr])
+        chars, coef, intercept = _char_head([emb.texts[i] for i in tr], y[tr], C, random_state)
         oof[te] = np.asarray(chars.transform([emb.texts[i] for i in te]) @ coef.T) + intercept
     return oof
 
@@ -344,10 +358,7 @@ def evaluate_finetuned(
             weights_cv[str(w)] = scores(list(y), list(pred), langs)["macro_f1"]
         weight = max(CHAR_WEIGHTS, key=lambda w: (weights_cv[str(w)], -w))
         scores_oof = oof + weight * char_oof
-        chars = CharNgrams().fit(emb_train.texts)
-        ovr = CauseHead(C=CHAR_C, random_state=random_state)
-        ovr.classes_ = np.asarray(LABELS)
-        c_coef, c_intercept = ovr._fit_ovr(chars.transform(emb_train.texts), y)
+        chars, c_coef, c_intercept = _char_head(emb_train.texts, y, CHAR_C, random_state)
         coef = np.hstack([coef, weight * c_coef])
         intercept = intercept + weight * c_intercept
     head = CauseHead.from_linear(coef, intercept, scores_oof, y)
@@ -376,7 +387,7 @@ def evaluate_finetuned(
         "embedded": embedded,
     }
     result["eval_sets"] = score_sets(head, emb_h, eval_sets, "whole", chars)
-    result["primary"] = PRIMARY if PRIMARY in result["eval_sets"] else next(iter(result["eval_sets"]), None)
+    result["primary"] = primary_of(result["eval_sets"])
     return result
 
 

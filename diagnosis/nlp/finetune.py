@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m diagnosis.nlp.finetune train [--folds 5]   # once; writes models/adapters/e5-ft.npz (committed)
+    python -m diagnosis.nlp.finetune train --folds 2     # once (81 min on 2 cores); writes models/adapters/e5-ft.npz
     python -m diagnosis.nlp.finetune build               # set-up; merges it into models/embeddings/e5-ft
                                                          # and exports that folder to int8 ONNX
 
@@ -18,8 +18,9 @@ Why this shape:
   set-up in a second (``W += scale * B @ A``), so a fresh clone gets the fine-tuned model without
   retraining it.
 - Training is deterministic for a given machine and thread count (seeded shuffles, dropout and
-  initialisation; the thread count is recorded in the file). ``train`` rebuilds the committed file
-  bit-identically on the two-core machines it was made on.
+  initialisation; the thread count is recorded in the file): two fits with one recipe give
+  identical arrays (``tests/nlp/test_finetune.py``). Retraining the committed file to compare its
+  bytes (81 min) has not been done.
 - Honest figures and calibration: with ``--folds K`` the same recipe is also trained K times, each
   time without one fold, and the held-back fold's logits are kept (cross-fitting). Those
   out-of-fold logits give the cross-validated macro-F1, and ``teichaku train --backend e5-ft`` fits
