@@ -67,6 +67,15 @@ _TEXT: dict[str, dict[str, str]] = {
     "suppressed_row": {"ja": "非表示（回答者数が基準未満）", "en": "suppressed (too few respondents)"},
     "interval": {"ja": "区間", "en": "interval"},
     "people": {"ja": "人", "en": ""},
+    "reasons.title": {"ja": "選ばれた理由（理由のチェックリスト、回答者に占める割合）",
+                      "en": "Reasons chosen (reason checklist, share of respondents)"},
+    "reasons.none": {"ja": "理由のチェックリストへの回答はまだありません",
+                     "en": "Nobody has answered the reason checklist yet"},
+    "evidence.title": {"ja": "原因別の割合：本人が選んだ理由と自由記述の分類",
+                       "en": "Share per cause: reasons chosen vs classified comments"},
+    "evidence.self": {"ja": "本人が選んだ理由", "en": "Reasons chosen"},
+    "evidence.text": {"ja": "自由記述の分類", "en": "Classified comments"},
+    "evidence.disagree": {"ja": "区間が重ならない", "en": "intervals do not overlap"},
 }
 
 WIDTH = 640
@@ -411,3 +420,85 @@ def wave_chart(earlier: dict[str, float | None], later: dict[str, float | None],
         desc.append(f"{name}: {lab_e} {fmt[0]}, {lab_l} {fmt[1]}")
     height = bottom + 10
     return _svg("waves", height, _t("wave.title", lang), "; ".join(desc), body, lang)
+
+
+def reasons_chart(reasons: Mapping[str, Any] | None, lang: str = "ja") -> Markup:
+    """Bars of the share of checklist respondents who chose each reason, most chosen first,
+    coloured by the cause the reason names (grey for "something else")."""
+    options = list((reasons or {}).get("options") or [])
+    n = int((reasons or {}).get("n") or 0)
+    body: list[str] = []
+    if n == 0 or not options:
+        body.append(_rect(0, 4, WIDTH, 30, "#eef0f3"))
+        body.append(_text(WIDTH / 2, 24, _t("reasons.none", lang), anchor="middle", fill=MUTED))
+        return _svg("reasons", 42, _t("reasons.title", lang), _t("reasons.none", lang), body, lang)
+    ranked = sorted(options, key=lambda o: (-int(o.get("count") or 0), options.index(o)))
+    right_w = 96.0
+    bar_w = WIDTH - right_w
+    row_h, bar_h, top = 42.0, 14.0, 4.0
+    desc: list[str] = []
+    for i, o in enumerate(ranked):
+        y = top + i * row_h
+        count = int(o.get("count") or 0)
+        frac = count / n
+        label = str(o.get("label") or o.get("code"))
+        body.append(_text(0, y + 13, _fit(label, WIDTH - 8)))
+        body.append(_rect(0, y + 19, bar_w, bar_h, "#eef0f3"))
+        cause = o.get("cause") or "other"
+        body.append(_rect(0, y + 19, bar_w * frac, bar_h, COLOURS.get(cause, COLOURS["other"]),
+                          cls=f"tk-cause-{cause}"))
+        figure = f"{_pct(frac)} ({count}{_t('people', lang)})"
+        body.append(_text(WIDTH, y + 31, figure, anchor="end", weight="bold"))
+        desc.append(f"{label}: {figure}")
+    height = top + len(ranked) * row_h + 4
+    return _svg("reasons", height, _t("reasons.title", lang), "; ".join(desc), body, lang)
+
+
+def evidence_chart(causes: Mapping[str, Mapping[str, Any]], lang: str = "ja") -> Markup:
+    """Per cause, two bars side by side: the self-reported share (reason checklist) and the
+    classified-comment share, each with its interval; a pair whose intervals do not overlap is
+    marked, so a disagreement between the two kinds of evidence cannot be missed."""
+    label_w = _label_width(cause_name(c, lang) for c in LABELS)
+    bar_x, right_w = label_w + 10, 120.0
+    bar_w = WIDTH - bar_x - right_w
+    row_h, bar_h, top = 50.0, 14.0, 30.0
+    body: list[str] = []
+    # legend
+    for i, (key, opacity) in enumerate((("evidence.self", 1.0), ("evidence.text", 0.45))):
+        lx = bar_x + i * 190
+        body.append(_rect(lx, 4, 12, 12, INK, opacity=opacity))
+        body.append(_text(lx + 18, 15, _t(key, lang)))
+    body += _axis(bar_x, bar_w, top - 4, top + len(LABELS) * row_h - 6)
+    desc: list[str] = []
+    for i, c in enumerate(LABELS):
+        entry = causes.get(c) or {}
+        own = entry.get("self_reported") or {}
+        y = top + i * row_h
+        name = cause_name(c, lang)
+        body.append(_text(label_w, y + 20, _fit(name, label_w), anchor="end"))
+        pairs = ((own.get("share"), own.get("interval"), 1.0, "evidence.self"),
+                 (entry.get("share"), entry.get("share_interval"), 0.45, "evidence.text"))
+        ivs = []
+        for j, (share, iv, opacity, key) in enumerate(pairs):
+            yy = y + j * (bar_h + 4)
+            if share is None:
+                body.append(_text(bar_x + 4, yy + 11, _t("no_data", lang), size=11, fill=MUTED))
+                continue
+            body.append(_rect(bar_x, yy, bar_w * float(share), bar_h, COLOURS.get(c, INK),
+                              cls=f"tk-cause-{c}", opacity=opacity))
+            text = _pct(float(share))
+            if iv and iv[0] is not None and iv[1] is not None:
+                x1, x2, ym = bar_x + bar_w * float(iv[0]), bar_x + bar_w * float(iv[1]), yy + bar_h / 2
+                body.append(_line(x1, ym, x2, ym, INK, 1.2))
+                body.append(_line(x1, ym - 4, x1, ym + 4, INK, 1.2))
+                body.append(_line(x2, ym - 4, x2, ym + 4, INK, 1.2))
+                ivs.append((float(iv[0]), float(iv[1])))
+                text += f" ({_pct(float(iv[0]))}–{_pct(float(iv[1]))})"
+            body.append(_text(bar_x + bar_w + 6, yy + 11, _pct(float(share)), size=11))
+            desc.append(f"{name}, {_t(key, lang)}: {text}")
+        if len(ivs) == 2 and (ivs[0][0] > ivs[1][1] or ivs[1][0] > ivs[0][1]):
+            body.append(_text(label_w, y + 36, "≠ " + _t("evidence.disagree", lang), size=10,
+                              anchor="end", fill="#b42318", weight="bold"))
+            desc.append(f"{name}: {_t('evidence.disagree', lang)}")
+    height = top + len(LABELS) * row_h
+    return _svg("evidence", height, _t("evidence.title", lang), "; ".join(desc), body, lang)

@@ -149,6 +149,46 @@ def init_app(app: Flask) -> None:
         click.echo(f"Consultant login:    {info['consultant'][0]} / {info['consultant'][1]}")
         click.echo(f"DX lead login:       {info['dx_lead'][0]} / {info['dx_lead'][1]}")
 
+    @app.cli.group("corrections")
+    def corrections_group():
+        """Labelled comments: human corrections and self-labelled examples."""
+
+    @corrections_group.command("export")
+    @click.option("--self-labelled", is_flag=True,
+                  help="Comments whose writer's own reason checklist named one cause (weak labels).")
+    @click.option("--org", "org_ref", help="Only this organisation (id or exact name).")
+    @click.option("--campaign", "campaign_slug", help="Only this campaign (slug).")
+    @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
+                  help="Write JSON Lines here instead of standard output.")
+    def corrections_export_cmd(self_labelled, org_ref, campaign_slug, output):
+        """Export labelled comments as JSON Lines (one example per line, with its organisation)."""
+        import json
+
+        from .corrections import export_rows
+
+        org_id = campaign_id = None
+        if org_ref:
+            org = find_organisation(org_ref)
+            if org is None:
+                raise click.ClickException(f"no organisation {org_ref!r}")
+            org_id = org.id
+        if campaign_slug:
+            campaign = find_campaign(campaign_slug)
+            if campaign is None:
+                raise click.ClickException(f"no campaign {campaign_slug!r}")
+            campaign_id = campaign.id
+        rows = export_rows(self_labelled=self_labelled, organisation_id=org_id,
+                           campaign_id=campaign_id)
+        text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+        if output:
+            with open(output, "w", encoding="utf-8") as fh:
+                fh.write(text)
+        else:
+            click.echo(text, nl=False)
+        kind = "self-labelled" if self_labelled else "corrected"
+        click.echo(f"exported {len(rows)} {kind} comment(s)" + (f" to {output}" if output else ""),
+                   err=True)
+
     @app.cli.command("campaign-link")
     @click.argument("slug")
     def campaign_link_cmd(slug):

@@ -8,7 +8,7 @@ import click
 from flask import Flask, current_app
 
 from .models import Campaign
-from .questionnaire import Questionnaire
+from .questionnaire import Questionnaire, questionnaire_for
 
 
 def _campaign_and_questionnaire(slug: str) -> tuple[Campaign, Questionnaire]:
@@ -17,7 +17,7 @@ def _campaign_and_questionnaire(slug: str) -> tuple[Campaign, Questionnaire]:
     campaign = find_campaign(slug)
     if campaign is None:
         raise click.ClickException(f"no campaign {slug!r}")
-    q = current_app.extensions["questionnaires"].get(campaign.questionnaire_id)
+    q = questionnaire_for(current_app.extensions["questionnaires"], campaign)
     if q is None:
         raise click.ClickException(f"campaign {slug!r} uses unknown questionnaire "
                                    f"{campaign.questionnaire_id!r}")

@@ -9,6 +9,7 @@ import click
 from flask import Flask, current_app
 
 from .cli import _date
+from .questionnaire import questionnaire_for
 
 
 def render_text(d: dict[str, Any], lang: str = "ja") -> str:
@@ -87,7 +88,7 @@ def init_app(app: Flask) -> None:
                 c = find_campaign(ref)
             except CampaignNotFound:
                 raise click.ClickException(f"no campaign {ref!r}") from None
-            q = current_app.extensions.get("questionnaires", {}).get(c.questionnaire_id)
+            q = questionnaire_for(current_app.extensions.get("questionnaires"), c)
             return diagnose_campaign(c, lang, questionnaire=q, **kwargs)
 
         diag = run(campaign)

@@ -1,12 +1,17 @@
 """Human corrections of the classifier: stored on the comment, fed to the diagnosis at once
-(via ``Comment.effective_label``) and to retraining (``teichaku train --with-corrections``)."""
+(via ``Comment.effective_label``) and to retraining (``teichaku train --with-corrections``).
+
+Beside them, *self-labelled* comments: a respondent whose reason checklist names one cause has
+labelled their own comment (``Comment.self_label``, a weak label). They are exported per
+organisation with ``teichaku corrections export --self-labelled`` for the per-organisation
+adaptation and error model, where they should count less than a reviewed comment."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 
 from .extensions import db
-from .models import Comment, utcnow
+from .models import Campaign, Comment, utcnow
 
 CORRECTABLE = ("purpose", "leadership", "support", "other")
 
@@ -33,3 +38,28 @@ def corrected_examples() -> list[dict]:
         .order_by(Comment.corrected_at, Comment.id)
     )
     return [{"text": text, "label": label} for text, label in rows]
+
+
+def export_rows(*, self_labelled: bool = False, organisation_id: int | None = None,
+                campaign_id: int | None = None) -> list[dict]:
+    """Labelled comments as export records, oldest first: human corrections by default, or the
+    comments whose writer's own checklist named one cause. Each record keeps the organisation
+    and the campaign, so that one client's examples are never mixed into another's model."""
+    label_col = Comment.self_label if self_labelled else Comment.corrected_label
+    stmt = (select(Comment, Campaign).join(Campaign, Comment.campaign_id == Campaign.id)
+            .where(label_col.is_not(None)).order_by(Comment.id))
+    if organisation_id is not None:
+        stmt = stmt.where(Campaign.organisation_id == organisation_id)
+    if campaign_id is not None:
+        stmt = stmt.where(Campaign.id == campaign_id)
+    out = []
+    for comment, campaign in db.session.execute(stmt):
+        out.append({
+            "text": comment.text,
+            "label": comment.self_label if self_labelled else comment.corrected_label,
+            "kind": "self_labelled" if self_labelled else "corrected",
+            "organisation_id": campaign.organisation_id, "campaign": campaign.slug,
+            "item_id": comment.item_id, "source": comment.source,
+            "model_label": comment.label, "corrected_label": comment.corrected_label,
+        })
+    return out

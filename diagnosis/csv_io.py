@@ -97,6 +97,8 @@ def _example_value(item: Item, lang: str) -> str:
     if item.type == "text":
         return ("（例）使い方を相談できる窓口があれば使いたい" if lang == "ja"
                 else "(example) I would use it more if I had someone to ask")
+    if item.type == "multi_choice":  # several choices in one cell, as Forms exports them
+        return ";".join(o.label.get(lang) for o in item.options[:2])
     # Label text rather than a code: what a person filling the sheet by hand would type.
     return item.options[min(1, len(item.options) - 1)].label.get(lang)
 
@@ -263,6 +265,26 @@ class _RowReader:
         self.items = {i.id: i for i in questionnaire.items}
         self.options = {i.id: _option_lookup(i) for i in questionnaire.items if i.options}
 
+    def _choices(self, item: Item, raw: str, key: str, line: int, col: str,
+                 found: list[CSVError], langs: set[str]) -> list[str]:
+        """The codes of a checklist cell in questionnaire order, or [] after adding errors."""
+        matches, unknown = _split_choices(key, self.options[item.id])
+        if unknown:
+            found.append(CSVError(line, col, f"{_short(unknown[0])!r} is not an option of "
+                                  f"'{item.id}'; {_accepted(item)}, several separated by ';'"))
+            return []
+        chosen = {code for code, _ in matches}
+        problem = item.choices_problem(sorted(chosen))
+        if problem is not None:
+            kind, code = problem
+            reason = (f"{len(chosen)} choices; '{item.id}' allows at most {item.max_choices}"
+                      if kind == "too_many" else
+                      f"'{code}' cannot be combined with other choices")
+            found.append(CSVError(line, col, f"{reason}: {_short(raw.strip())!r}"))
+            return []
+        langs.update(lang for _, lang in matches if lang)
+        return [c for c in item.option_codes() if c in chosen]
+
     def read(self, line: int, cells: list[str],
              errors: list[CSVError]) -> dict[str, Any] | None:
         """Answers, language and date of a row, or None after adding its errors to ``errors``."""
@@ -302,6 +324,11 @@ class _RowReader:
             key = normalise(raw)
             if not key:
                 continue
+            if item.type == "multi_choice":
+                codes = self._choices(item, raw, key, line, col, found, langs)
+                if codes:
+                    answers[item.id] = codes
+                continue
             match = self.options[item.id].get(key)
             if match is None:
                 hint = (" ('don't know' is not offered for this item)"
@@ -327,6 +354,24 @@ class _RowReader:
         # The language a row was answered in is only known from its labels; ja when unknown.
         en = langs == {"en"} or (not langs and self.header.header_en)
         return {"answers": answers, "lang": "en" if en else "ja", "submitted_on": submitted_on}
+
+
+def _split_choices(key: str, lookup: dict[str, tuple[str, str | None]]) -> tuple[list, list[str]]:
+    """Matches and unknown parts of a checklist cell: choices separated by ';' (Microsoft Forms)
+    or ',' (Google Forms); a part is split on ',' only when it is not an option as it stands."""
+    matches, unknown = [], []
+    for part in (p.strip() for p in key.split(";")):
+        if not part:
+            continue
+        if part in lookup:
+            matches.append(lookup[part])
+            continue
+        pieces = [x.strip() for x in part.split(",") if x.strip()]
+        if pieces and all(x in lookup for x in pieces):
+            matches += [lookup[x] for x in pieces]
+        else:
+            unknown.append(part)
+    return matches, unknown
 
 
 def import_csv(campaign: Campaign, questionnaire: Questionnaire, data: bytes, *,

@@ -65,27 +65,30 @@ def responses_csv(campaign: Campaign, questionnaire: Questionnaire | None, lang:
             f"回答が{min_group}件以上になるまで、回答データは出力できません（匿名性の保護）。",
             f"Responses can be exported once there are at least {min_group} (anonymity).", lang))
     with_text = len(responses) >= min_comments_group
-    item_ids = ([i.id for i in questionnaire.items_of_type("choice", "likert")]
+    item_ids = ([i.id for i in questionnaire.items_of_type("choice", "multi_choice", "likert")]
                 if questionnaire else sorted({k for r in responses for k in (r.answers or {})}))
     text_ids = ([i.id for i in questionnaire.items_of_type("text")] if questionnaire
                 else sorted({c.item_id for r in responses for c in r.comments if c.item_id}))
     header: list[str] = ["response", "submitted_on", "lang", "source", *item_ids]
     for i in text_ids:
-        header += [f"{i}_text", f"{i}_cause", f"{i}_confidence", f"{i}_corrected_cause"]
+        header += [f"{i}_text", f"{i}_cause", f"{i}_confidence", f"{i}_corrected_cause",
+                   f"{i}_self_label"]
     rows: list[list[Any]] = [header]
     for n, r in enumerate(responses, 1):
         answers = r.answers or {}
         row: list[Any] = [n, r.submitted_on.isoformat(), r.lang, r.source]
-        row += [answers.get(i, "") for i in item_ids]
+        # A checklist answer is a list of codes: one cell, separated by ';' as Forms does.
+        row += [";".join(map(str, v)) if isinstance(v := answers.get(i, ""), list) else v
+                for i in item_ids]
         by_item: dict[str | None, Comment] = {c.item_id: c for c in r.comments}
         for i in text_ids:
             c = by_item.get(i)
             if c is None:
-                row += ["", "", "", ""]
+                row += ["", "", "", "", ""]
                 continue
             row += [redact(c.text) if with_text else _t("（非表示）", "(hidden)", lang),
                     c.label or "", "" if c.confidence is None else round(c.confidence, 3),
-                    c.corrected_label or ""]
+                    c.corrected_label or "", c.self_label or ""]
         rows.append(row)
     return write_csv(rows)
 
@@ -119,15 +122,29 @@ def diagnosis_csv(diag: dict[str, Any], comparison: dict[str, Any] | None, lang:
         rows.append([t("原因", "Cause"), "id", t("スコア", "Score"), t("区間下限", "Interval low"),
                      t("区間上限", "Interval high"), t("自由記述の割合", "Comment share"),
                      t("コメント数", "Comments"), t("設問スコア", "Likert score"),
-                     t("肯定的回答の割合", "Favourable")])
+                     t("肯定的回答の割合", "Favourable"),
+                     t("本人が選んだ理由の割合", "Self-reported share"),
+                     t("同・区間下限", "Self-reported low"), t("同・区間上限", "Self-reported high")])
         for cid, c in diag["causes"].items():
             iv = c.get("interval") or [None, None]
             lk = c.get("likert") or {}
+            own = c.get("self_reported") or {}
+            own_iv = own.get("interval") or [None, None]
             rows.append([cause_name(cid, lang), cid, _num(c.get("score")), _num(iv[0]), _num(iv[1]),
                          _num(c.get("share")), c.get("n_comments", 0), _num(lk.get("score")),
-                         _num(lk.get("favourable"))])
+                         _num(lk.get("favourable")), _num(own.get("share")), _num(own_iv[0]),
+                         _num(own_iv[1])])
         rows.append([t("主因", "Dominant cause"), diag.get("dominant_cause") or ""])
         rows.append([])
+        reasons = diag.get("reason_choices")
+        if reasons:
+            rows.append([t("理由のチェックリスト", "Reason checklist"), t("回答者", "Respondents"),
+                         reasons["n"]])
+            rows.append([t("理由", "Reason"), "id", t("原因", "Cause"), t("人数", "People"),
+                         t("割合", "Share")])
+            for o in reasons["options"]:
+                rows.append([o["label"], o["code"], o["cause"] or "", o["count"], _num(o["share"])])
+            rows.append([])
     rows.append([t("セグメント", "Segment field"), t("値", "Value"), t("非表示", "Suppressed"),
                  t("回答数", "Responses")]
                 + [f"{cause_name(c, lang)} ({t('スコア', 'score')})"

@@ -92,6 +92,20 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "フォームが正しくありません。ページを再読み込みしてください。",
         "The form is not valid. Please reload the page.",
     ),
+    "validation.max_choices": (
+        "選べるのは{max}つまでです（現在{n}つ選んでいます）。",
+        "Please choose no more than {max} (you chose {n}).",
+    ),
+    "validation.exclusive": (
+        "「{option}」はほかの選択肢と一緒には選べません。",
+        "\u201c{option}\u201d cannot be combined with other options.",
+    ),
+    "survey.choose_up_to": ("{max}つまで選べます", "Choose up to {max}"),
+    "survey.chosen_count": ("{n} / {max} 選択中", "{n} of {max} chosen"),
+    "survey.too_many_now": (
+        "選べるのは{max}つまでです。どれかを外してください。",
+        "You can choose up to {max}. Please untick one.",
+    ),
     "validation.control_chars": (
         "使用できない制御文字が含まれています。",
         "The text contains control characters that are not allowed.",

@@ -224,6 +224,8 @@ class Comment(db.Model):
     corrected_label: Mapped[str | None] = mapped_column(String(16))
     corrected_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     corrected_at: Mapped[dt.datetime | None]
+    # The cause the writer's own reason checklist names (a weak label; see responses.self_label).
+    self_label: Mapped[str | None] = mapped_column(String(16))
 
     campaign: Mapped[Campaign] = relationship()
     response: Mapped[Response | None] = relationship(back_populates="comments")

@@ -15,7 +15,11 @@ from typing import Any
 import yaml
 
 CAUSES = ("purpose", "leadership", "support")
-ITEM_TYPES = ("choice", "likert", "text", "segment")
+# Causes a checklist option may name: the three plus "other" (none of them).
+OPTION_CAUSES = CAUSES + ("other",)
+# Remedies a support option may point to (the support cause splits between these two).
+SUPPORT_REMEDIES = ("training", "help_desk")
+ITEM_TYPES = ("choice", "multi_choice", "likert", "text", "segment")
 KINDS = ("survey", "interview_guide")
 LANGS = ("ja", "en")
 DONT_KNOW = "dk"
@@ -52,10 +56,19 @@ class Text:
 
 @dataclass(frozen=True)
 class Option:
-    """One answer option: a stable code and its label."""
+    """One answer option: a stable code and its label.
+
+    Options of a reason checklist also say which cause they name (and, for support, which
+    remedy); ``exclusive`` options ("nothing in particular") cannot be combined with others, and
+    ``anchored`` ones keep their place at the end when the order is shuffled.
+    """
 
     code: str
     label: Text
+    cause: str | None = None
+    remedy: str | None = None
+    exclusive: bool = False
+    anchored: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,6 +85,40 @@ class Item:
     reverse: bool = False
     dont_know: bool = False
     max_length: int | None = None
+    max_choices: int | None = None
+    shuffle: bool = False
+
+    def option(self, code: str) -> Option | None:
+        """The option with this code, None when there is none."""
+        return next((o for o in self.options if o.code == code), None)
+
+    def display_options(self, seed: str | None) -> tuple[Option, ...]:
+        """Options in the order one respondent sees them: shuffled by ``seed`` when the item
+        asks for it (the same seed always gives the same order), anchored options last."""
+        if not self.shuffle or not seed:
+            return self.options
+        import hashlib
+
+        def key(o: Option) -> bytes:
+            return hashlib.sha256(f"{seed}:{self.id}:{o.code}".encode()).digest()
+
+        free = sorted((o for o in self.options if not o.anchored), key=key)
+        return tuple(free) + tuple(o for o in self.options if o.anchored)
+
+    def choices_problem(self, codes: list[str]) -> tuple[str, str | None] | None:
+        """Why a checklist answer is invalid: ("unknown", code), ("too_many", None) or
+        ("exclusive", code); None when it is valid. One rule for the form and the import."""
+        known = self.option_codes()
+        for c in codes:
+            if c not in known:
+                return ("unknown", c)
+        if self.max_choices is not None and len(set(codes)) > self.max_choices:
+            return ("too_many", None)
+        for c in codes:
+            opt = self.option(c)
+            if opt is not None and opt.exclusive and len(set(codes)) > 1:
+                return ("exclusive", c)
+        return None
 
     def option_codes(self) -> tuple[str, ...]:
         """Codes accepted for this item (Likert: '1'..'5' and 'dk' when allowed)."""
@@ -115,6 +162,12 @@ class Questionnaire:
         """Items whose type is one of ``types``, in questionnaire order."""
         return (i for i in self.items if i.type in types)
 
+    @property
+    def reason_item(self) -> Item | None:
+        """The reason checklist: the multi-choice item whose options name causes, if any."""
+        return next((i for i in self.items_of_type("multi_choice")
+                     if any(o.cause for o in i.options)), None)
+
 
 DEFAULT_LIKERT = (
     ("1", "まったくそう思わない", "Strongly disagree"),
@@ -155,14 +208,17 @@ class _Reader:
         if unknown:
             raise self.fail(item, f"unknown key(s): {', '.join(sorted(map(str, unknown)))}")
 
-    def options(self, raw: Any, item_id: str) -> tuple[Option, ...]:
+    def options(self, raw: Any, item_id: str, typ: str = "choice") -> tuple[Option, ...]:
         if not isinstance(raw, list) or len(raw) < 2:
             raise self.fail(item_id, "'options' must be a list of at least 2 options")
         out, seen = [], set()
+        checklist = typ == "multi_choice"
         for n, opt in enumerate(raw, 1):
             if not isinstance(opt, dict):
                 raise self.fail(item_id, f"option {n} must be a mapping with 'code' and 'label'")
-            self.keys(opt, {"code", "label"}, item_id)
+            allowed = {"code", "label"} | ({"cause", "remedy", "exclusive", "anchored"}
+                                           if checklist else set())
+            self.keys(opt, allowed, item_id)
             code = opt.get("code")
             if not isinstance(code, str) or not _CODE.match(code):
                 raise self.fail(item_id, f"option {n} has an invalid code {code!r} "
@@ -172,7 +228,23 @@ class _Reader:
             if code in (DONT_KNOW, PREFER_NOT):
                 raise self.fail(item_id, f"option code '{code}' is reserved")
             seen.add(code)
-            out.append(Option(code, self.text(opt.get("label"), item_id, f"options[{n}].label")))
+            label = self.text(opt.get("label"), item_id, f"options[{n}].label")
+            cause, remedy = opt.get("cause"), opt.get("remedy")
+            if cause is not None and cause not in OPTION_CAUSES:
+                raise self.fail(item_id, f"option '{code}' names an unknown cause {cause!r} "
+                                f"(one of {', '.join(OPTION_CAUSES)})")
+            if remedy is not None and (cause != "support" or remedy not in SUPPORT_REMEDIES):
+                raise self.fail(item_id, f"option '{code}': a remedy ({' or '.join(SUPPORT_REMEDIES)})"
+                                f" is given only to support options, not {remedy!r} for {cause!r}")
+            if checklist and any(";" in t for t in (label.ja, label.en)):
+                raise self.fail(item_id, f"option '{code}': a checklist label may not contain ';' "
+                                "(it separates the choices of one cell in imported files)")
+            flags = {}
+            for flag in ("exclusive", "anchored"):
+                if not isinstance(opt.get(flag, False), bool):
+                    raise self.fail(item_id, f"option '{code}': '{flag}' must be true or false")
+                flags[flag] = opt.get(flag, False)
+            out.append(Option(code, label, cause, remedy, **flags))
         return tuple(out)
 
     def item(self, raw: Any, index: int, kind: str) -> Item:
@@ -182,7 +254,7 @@ class _Reader:
         if not isinstance(item_id, str) or not _ID.match(item_id):
             raise self.fail(f"#{index}", f"invalid or missing id {item_id!r}")
         self.keys(raw, {"id", "type", "label", "help", "required", "options", "cause", "reverse",
-                        "dont_know", "max_length"}, item_id)
+                        "dont_know", "max_length", "max_choices", "shuffle"}, item_id)
         typ = raw.get("type")
         if typ not in ITEM_TYPES:
             raise self.fail(item_id, f"type must be one of {', '.join(ITEM_TYPES)}, not {typ!r}")
@@ -203,8 +275,9 @@ class _Reader:
         max_length = raw.get("max_length")
         options: tuple[Option, ...] = ()
 
-        if typ in ("choice", "segment"):
-            options = self.options(raw.get("options"), item_id)
+        max_choices, shuffle = raw.get("max_choices"), raw.get("shuffle", False)
+        if typ in ("choice", "segment", "multi_choice"):
+            options = self.options(raw.get("options"), item_id, typ)
         elif "options" in raw:
             raise self.fail(item_id, f"a {typ} item takes no 'options'")
         if typ == "segment":
@@ -227,8 +300,20 @@ class _Reader:
                                 f"{MAX_TEXT_LENGTH}, not {max_length!r}")
         elif max_length is not None:
             raise self.fail(item_id, "'max_length' applies to text items only")
+        if typ == "multi_choice":
+            if not isinstance(max_choices, int) or isinstance(max_choices, bool) or not (
+                    1 <= max_choices <= len(options)):
+                raise self.fail(item_id, f"a multi_choice item needs max_choices between 1 and "
+                                f"{len(options)}, not {max_choices!r}")
+            if not isinstance(shuffle, bool):
+                raise self.fail(item_id, "'shuffle' must be true or false")
+            mapped = [o for o in options if o.cause is not None]
+            if mapped and not any(o.cause in CAUSES for o in mapped):
+                raise self.fail(item_id, "a reason checklist must map some option to a cause")
+        elif max_choices is not None or "shuffle" in raw:
+            raise self.fail(item_id, "'max_choices' and 'shuffle' apply to multi_choice items only")
         return Item(item_id, typ, label, help_, required, options, cause, reverse, dont_know,
-                    max_length)
+                    max_length, max_choices, bool(shuffle))
 
     def questionnaire(self, data: Any) -> Questionnaire:
         if not isinstance(data, dict):
@@ -296,15 +381,44 @@ def load_questionnaire(path: str | Path) -> Questionnaire:
     return parse_questionnaire(text, str(path))
 
 
-def load_directory(directory: str | Path) -> dict[str, Questionnaire]:
-    """Load every questionnaire ``*.yaml`` in a directory (the playbook is not one), keyed by id."""
-    out: dict[str, Questionnaire] = {}
+class QuestionnaireSet(dict):
+    """Installed questionnaires keyed by id (the newest version of each), with every installed
+    version kept so that a campaign started on an older version keeps showing and scoring it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.versions: dict[tuple[str, int], Questionnaire] = {}
+
+    def add(self, q: Questionnaire) -> None:
+        """Install one questionnaire; the same id and version twice is an error."""
+        known = self.versions.get((q.id, q.version))
+        if known is not None:
+            raise QuestionnaireError(q.source, None, f"id '{q.id}' version {q.version} is already "
+                                     f"used by {known.source}")
+        self.versions[(q.id, q.version)] = q
+        if q.id not in self or self[q.id].version < q.version:
+            self[q.id] = q
+
+    def for_campaign(self, campaign: Any) -> Questionnaire | None:
+        """The version a campaign was created with, else the newest of its id (None if absent)."""
+        qid = getattr(campaign, "questionnaire_id", None)
+        exact = self.versions.get((qid, getattr(campaign, "questionnaire_version", None)))
+        return exact or self.get(qid)
+
+
+def load_directory(directory: str | Path) -> QuestionnaireSet:
+    """Load every questionnaire ``*.yaml`` in a directory (the playbook is not one): the newest
+    version of each id, older versions (e.g. ``ai-adoption.v1.yaml``) kept for their campaigns."""
+    out = QuestionnaireSet()
     for path in sorted(Path(directory).glob("*.yaml")):
         if path.name.startswith("playbook"):
             continue
-        q = load_questionnaire(path)
-        if q.id in out:
-            raise QuestionnaireError(str(path), None, f"id '{q.id}' is already used by "
-                                     f"{out[q.id].source}")
-        out[q.id] = q
+        out.add(load_questionnaire(path))
     return out
+
+
+def questionnaire_for(registry: Any, campaign: Any) -> Questionnaire | None:
+    """The questionnaire of a campaign from a registry (a QuestionnaireSet or a plain dict)."""
+    if isinstance(registry, QuestionnaireSet):
+        return registry.for_campaign(campaign)
+    return (registry or {}).get(getattr(campaign, "questionnaire_id", None))

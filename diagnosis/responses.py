@@ -12,7 +12,7 @@ from typing import Any
 
 from .extensions import db
 from .models import SEGMENT_FIELDS, Campaign, Comment, Response, today
-from .questionnaire import DONT_KNOW, PREFER_NOT, Questionnaire
+from .questionnaire import DONT_KNOW, PREFER_NOT, Item, Questionnaire
 
 # C0/C1 control characters other than tab and line breaks.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -32,6 +32,22 @@ def clean_text(text: str | None) -> str:
     return text.strip()
 
 
+def self_label(item: Item | None, chosen: list[str] | None) -> str | None:
+    """The cause a respondent's own checklist gives their comments, or None.
+
+    A weak label: the cause named by more than half of the chosen options that name one
+    (one option, two of the same cause, or two of three). "Nothing in particular" names
+    ``other``; "something else" names nothing, so it neither counts nor breaks a majority.
+    """
+    if item is None or not chosen:
+        return None
+    causes = [o.cause for c in chosen if (o := item.option(c)) is not None and o.cause]
+    if not causes:
+        return None
+    top = max(set(causes), key=causes.count)
+    return top if causes.count(top) * 2 > len(causes) else None
+
+
 def build_response(
     campaign: Campaign,
     questionnaire: Questionnaire,
@@ -43,8 +59,9 @@ def build_response(
 ) -> Response:
     """Build (not commit) a Response and its pending Comments from already-validated answers.
 
-    ``answers`` maps item id to an option code (choice, segment, likert '1'..'5' or 'dk')
-    or to free text; missing or empty answers are left out.
+    ``answers`` maps item id to an option code (choice, segment, likert '1'..'5' or 'dk'),
+    a list of codes (a checklist) or free text; missing or empty answers are left out. When the
+    respondent's checklist names one cause, their comments carry it as a weak ``self_label``.
     """
     stored: dict[str, Any] = {}
     segments: dict[str, str | None] = {}
@@ -60,6 +77,10 @@ def build_response(
                 stored[item.id] = str(value)
         elif item.type == "likert":
             stored[item.id] = DONT_KNOW if value == DONT_KNOW else int(value)
+        elif item.type == "multi_choice":
+            codes = [str(v) for v in (value if isinstance(value, list | tuple) else [value])]
+            if codes:
+                stored[item.id] = codes
         elif item.type == "text":
             text = clean_text(str(value))
             if text:
@@ -69,6 +90,10 @@ def build_response(
                 )
         else:
             stored[item.id] = str(value)
+    weak = self_label(questionnaire.reason_item,
+                      stored.get(questionnaire.reason_item.id) if questionnaire.reason_item else None)
+    for comment in comments:
+        comment.self_label = weak
     response = Response(
         campaign=campaign,
         answers=stored,

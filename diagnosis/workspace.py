@@ -54,14 +54,21 @@ def find_organisation(ref: str | int) -> Organisation | None:
 
 def create_campaign(org: Organisation, slug: str, name: str, questionnaire_id: str = "ai-adoption",
                     opens_on: dt.date | None = None, closes_on: dt.date | None = None,
-                    languages: str = "ja,en") -> Campaign:
-    """Add a survey wave (not committed), with a fresh unguessable public token."""
+                    languages: str = "ja,en", questionnaire_version: int | None = None) -> Campaign:
+    """Add a survey wave (not committed), with a fresh unguessable public token; it uses the
+    newest installed version of the questionnaire unless an installed version is named."""
     slug = (slug or "").strip().lower()
     if not SLUG.match(slug):
         raise WorkspaceError("slug must be 3–64 characters: lowercase letters, digits and hyphens")
     if db.session.scalar(select(Campaign).where(Campaign.slug == slug)) is not None:
         raise WorkspaceError(f"slug '{slug}' is already used")
     q = questionnaire(questionnaire_id)
+    if questionnaire_version is not None and questionnaire_version != q.version:
+        versions = getattr(current_app.extensions["questionnaires"], "versions", {})
+        q = versions.get((questionnaire_id, questionnaire_version))
+        if q is None:
+            raise WorkspaceError(f"questionnaire '{questionnaire_id}' has no installed version "
+                                 f"{questionnaire_version}")
     langs = [x.strip() for x in languages.split(",") if x.strip()]
     if not langs or any(x not in ("ja", "en") for x in langs):
         raise WorkspaceError("languages must be ja, en or ja,en")

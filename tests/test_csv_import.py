@@ -27,7 +27,8 @@ def questionnaire():
 
 def valid_row(**over: str) -> dict[str, str]:
     """A complete valid row keyed by item id, with overrides."""
-    row = {"usage": "weekly", **dict.fromkeys(LIKERT, "4"), "reasons": "", "help_wanted": "",
+    row = {"usage": "weekly", **dict.fromkeys(LIKERT, "4"), "reason_choices": "", "reasons": "",
+           "help_wanted": "",
            "department": "", "role": "", "age_band": "", "tenure": ""}
     row.update(over)
     return row
@@ -224,7 +225,7 @@ def test_required_column_missing(ctx):
 
 def test_text_too_long(ctx):
     err = import_errors(to_csv([valid_row(help_wanted="あ" * 1001)]))
-    assert err.errors == [(2, "column 15 (help_wanted)",
+    assert err.errors == [(2, "column 16 (help_wanted)",
                            "text is 1001 characters; 'help_wanted' allows at most 1000")]
 
 
@@ -254,7 +255,7 @@ def test_utf16_is_rejected(ctx):
 
 def test_control_characters(ctx):
     err = import_errors(to_csv([valid_row(), valid_row(reasons="ok\x07bell\tand tab")]))
-    assert err.errors == [(3, "column 14 (reasons)", "contains control characters")]
+    assert err.errors == [(3, "column 15 (reasons)", "contains control characters")]
 
 
 def test_tab_and_newline_are_not_control_characters(ctx):
@@ -282,7 +283,7 @@ def test_duplicate_header(ctx):
     row = valid_row()
     header = [*row, "usage"]
     err = import_errors(to_csv([dict(enumerate([*row.values(), "daily"]))], header))
-    assert err.errors == [(1, "column 20 (usage)", "duplicate column: same header as column 1")]
+    assert err.errors == [(1, "column 21 (usage)", "duplicate column: same header as column 1")]
 
 
 def test_duplicate_item_by_id_and_label(ctx):
@@ -290,15 +291,15 @@ def test_duplicate_item_by_id_and_label(ctx):
     header = [*row, "所属部門"]
     err = import_errors(to_csv([dict(enumerate([*row.values(), "sales"]))], header))
     (line, column, message), = err.errors
-    assert (line, column) == (1, "column 20 (所属部門)")
-    assert "column 16 (department) is already item 'department'" in message
+    assert (line, column) == (1, "column 21 (所属部門)")
+    assert "column 17 (department) is already item 'department'" in message
 
 
 def test_duplicate_ignored_header(ctx):
     row = valid_row()
     header = [*row, "メモ", " メモ "]
     err = import_errors(to_csv([dict(enumerate([*row.values(), "a", "b"]))], header))
-    assert err.errors == [(1, "column 21 (メモ)", "duplicate column: same header as column 20")]
+    assert err.errors == [(1, "column 22 (メモ)", "duplicate column: same header as column 21")]
 
 
 def test_too_many_rows(ctx):
@@ -315,14 +316,14 @@ def test_too_many_rows(ctx):
 def test_bad_submitted_on(ctx, value, reason):
     err = import_errors(to_csv([valid_row(submitted_on=value)]))
     (line, column, message), = err.errors
-    assert (line, column) == (2, "column 20 (submitted_on)") and reason in message
+    assert (line, column) == (2, "column 21 (submitted_on)") and reason in message
 
 
 def test_more_values_than_header(ctx):
     row = valid_row()
     err = import_errors(to_csv([dict(enumerate([*row.values(), "stray"]))], list(row)))
-    assert err.errors[0][:2] == (2, "column 20")
-    assert "20 values but the header only 19 columns" in err.errors[0][2]
+    assert err.errors[0][:2] == (2, "column 21")
+    assert "21 values but the header only 20 columns" in err.errors[0][2]
 
 
 def test_malformed_csv_is_reported_with_earlier_errors(ctx):
@@ -335,7 +336,7 @@ def test_malformed_csv_is_reported_with_earlier_errors(ctx):
 def test_line_numbers_count_physical_lines_after_multiline_cells(ctx):
     rows = [valid_row(reasons="a\nb\nc"), valid_row(tenure="forever")]
     err = import_errors(to_csv(rows))
-    assert err.errors[0][:2] == (5, "column 19 (tenure)")
+    assert err.errors[0][:2] == (5, "column 20 (tenure)")
 
 
 def test_every_error_is_collected_and_printing_is_capped(ctx):

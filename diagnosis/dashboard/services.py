@@ -17,7 +17,7 @@ from ..classification import diagnose_options
 from ..extensions import db
 from ..interviews import add_interview
 from ..models import SEGMENT_FIELDS, Campaign, Comment, InterviewNote, Response
-from ..questionnaire import Questionnaire
+from ..questionnaire import Questionnaire, questionnaire_for
 from ..recommend.anonymity import Thresholds
 from ..recommend.playbook import Playbook, load_playbook
 from ..recommend.redact import redact
@@ -35,7 +35,7 @@ SOURCES = ("survey", "interview")
 
 def questionnaire_of(campaign: Campaign) -> Questionnaire | None:
     """The loaded questionnaire of a campaign (None when it is no longer installed)."""
-    return current_app.extensions["questionnaires"].get(campaign.questionnaire_id)
+    return questionnaire_for(current_app.extensions["questionnaires"], campaign)
 
 
 def playbook() -> Playbook:

@@ -71,6 +71,10 @@ def campaign(campaign_id: int):
         chart["causes"] = charts.cause_chart(d["causes"], lang)
         shares = {c: v.get("share") for c, v in d["causes"].items() if v.get("share") is not None}
         chart["shares"] = charts.share_chart(shares, lang) if shares else None
+        if d.get("reason_choices"):
+            chart["reasons"] = charts.reasons_chart(d["reason_choices"], lang)
+            chart["evidence"] = (charts.evidence_chart(d["causes"], lang)
+                                 if d["reason_choices"]["n"] else None)
     chart["heatmaps"] = [
         (f, charts.heatmap_chart(services.heatmap_rows(d["segments"][f]), lang))
         for f in SEGMENT_FIELDS if d["segments"].get(f)]

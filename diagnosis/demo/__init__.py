@@ -10,13 +10,15 @@ import random
 from collections.abc import Callable
 from pathlib import Path
 
+from flask import current_app
 from sqlalchemy import select
 
 from ..extensions import db
 from ..interviews import add_interview
 from ..models import Campaign, Organisation, today
+from ..questionnaire import Item, questionnaire_for
 from ..responses import add_response
-from ..workspace import create_campaign, create_organisation, create_user, find_user, questionnaire
+from ..workspace import create_campaign, create_organisation, create_user, find_user
 
 HERE = Path(__file__).parent
 ORG_NAME = "株式会社みなと精機"
@@ -77,9 +79,39 @@ def _respondents(rng: random.Random, n: int, improve: float) -> list[dict]:
     return people
 
 
+def _reasons(rng: random.Random, person: dict, item: Item) -> list[str]:
+    """Checklist ticks that mostly, not always, match the person's cause: real respondents tick
+    a neighbouring reason too, and a few tick reasons that their comment does not bear out."""
+    by_cause: dict[str, list[str]] = {}
+    for o in item.options:
+        if o.cause and not o.exclusive:
+            by_cause.setdefault(o.cause, []).append(o.code)
+    if rng.random() < 0.15:
+        return []  # skipped the item
+    cause = person["cause"]
+    if rng.random() < 0.12:  # inconsistent with their comment
+        cause = rng.choice([c for c in by_cause if c != cause])
+    if cause == "other" and person["usage"] in ("weekly", "daily") and rng.random() < 0.6:
+        return ["none"]
+    pool = list(by_cause[cause])
+    if cause == "support" and rng.random() < 0.45 and person["age_band"] in ("50s", "60s"):
+        pool = [c for c in pool if item.option(c).remedy == "help_desk"] or pool
+    chosen = [rng.choice(pool)]
+    for p_more in (0.55, 0.25):
+        if rng.random() > p_more:
+            break
+        if rng.random() < 0.7 and len(set(pool) - set(chosen)) > 0:
+            chosen.append(rng.choice(sorted(set(pool) - set(chosen))))
+        else:
+            chosen.append(rng.choice(sorted({c for cs in by_cause.values() for c in cs} - set(chosen))))
+    if rng.random() < 0.04:
+        chosen[-1] = "other_reason"
+    return list(dict.fromkeys(chosen))
+
+
 def _fill_wave(campaign: Campaign, people: list[dict], comments: list[dict],
                comment_rate: float, rng: random.Random, days: int) -> None:
-    q = questionnaire(campaign.questionnaire_id)
+    q = questionnaire_for(current_app.extensions["questionnaires"], campaign)
     pool = list(comments)
     rng.shuffle(pool)
     for person in people:
@@ -90,6 +122,10 @@ def _fill_wave(campaign: Campaign, people: list[dict], comments: list[dict],
                                 else _likert(rng, low, item.reverse))
         for seg in ("department", "role", "age_band", "tenure"):
             answers[seg] = "prefer_not" if rng.random() < 0.04 else person[seg]
+        if q.reason_item is not None:
+            ticks = _reasons(rng, person, q.reason_item)
+            if ticks:
+                answers[q.reason_item.id] = ticks
         lang = "ja"
         for item_id in ("reasons", "help_wanted"):
             if rng.random() > comment_rate:
@@ -129,18 +165,20 @@ def build_demo(n_responses: int = 320, classify: bool = True,
     comments = _load_jsonl("comments.jsonl")
     rng = random.Random(20261128)  # noqa: S311 - deterministic demo data, not security
     start = today()
+    # The first wave ran on questionnaire version 1, before the reason checklist existed.
     waves = [
         ("demo-2026-09", "2026年9月 定着度調査（第1回）", dt.date(2026, 9, 1), dt.date(2026, 9, 20),
-         max(20, int(n_responses * 0.75)), 0.0, 0.35),
+         max(20, int(n_responses * 0.75)), 0.0, 0.35, 1),
         ("demo", "定着度調査（第2回）", start - dt.timedelta(days=10), start + dt.timedelta(days=21),
-         n_responses, 0.06, 0.6),
+         n_responses, 0.06, 0.6, None),
     ]
     created: list[Campaign] = []
-    for slug, name, opens, closes, n, improve, rate in waves:
+    for slug, name, opens, closes, n, improve, rate, version in waves:
         campaign = db.session.scalar(select(Campaign).where(Campaign.slug == slug))
         if campaign is not None:
             continue
-        campaign = create_campaign(org, slug, name, "ai-adoption", opens, closes)
+        campaign = create_campaign(org, slug, name, "ai-adoption", opens, closes,
+                                   questionnaire_version=version)
         people = _respondents(rng, n, improve)
         days = max(1, min((closes - opens).days, (start - opens).days + 1))
         _fill_wave(campaign, people, comments, rate, rng, days)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .data import CAUSES, LABELS, USAGE_CODES, Evidence, LikertSpec, ResponseData
+from .data import CAUSES, LABELS, USAGE_CODES, Evidence, LikertSpec, ReasonSpec, ResponseData
 from .playbook import Playbook
 from .quantify import ErrorModel, ShareEstimate, estimate
 from .stats import effective_n, mean_se, wilson
@@ -111,6 +111,122 @@ class TextStats:
         if self.estimate is not None:
             return self.estimate.difference_se(a, b) ** 2
         return max(p1 + p2 - (p1 - p2) ** 2, 0.0) / max(self.n_eff, 1.0)
+
+
+@dataclass(frozen=True)
+class SelfReport:
+    """What a group said in the reason checklist: option counts and self-reported cause shares.
+
+    Each respondent who ticked options naming a cause spreads one unit over the causes of those
+    options (two support options and one purpose option: 2/3 support, 1/3 purpose), so the
+    shares over purpose, leadership, support and other add up to 1 like the comment shares and
+    can be set beside them. A share is the mean of these per-respondent fractions; its variance
+    (and that of a difference of two shares) is the sample variance of the per-respondent values
+    over n, paired, so it needs no assumption about how the causes correlate.
+    """
+
+    spec: ReasonSpec
+    n: int  # respondents who ticked at least one option
+    option_counts: dict[str, int]
+    allocations: dict[int, dict[str, float]] = field(repr=False)
+    named: dict[str, int]  # respondents who ticked at least one option of each label
+    remedy_counts: dict[str, int]  # ticks of options pointing to training / help_desk
+    z: float = 1.96
+
+    @property
+    def n_mapped(self) -> int:
+        """Respondents whose ticks name at least one cause (the base of the shares)."""
+        return len(self.allocations)
+
+    def _values(self, label: str) -> list[float]:
+        return [a.get(label, 0.0) for a in self.allocations.values()]
+
+    def share(self, label: str) -> float | None:
+        """Self-reported share of a cause (None when nobody's ticks name a cause)."""
+        if not self.allocations:
+            return None
+        return sum(self._values(label)) / len(self.allocations)
+
+    def share_variance(self, label: str) -> float:
+        """Variance of the share: sample variance of the per-respondent fractions over n."""
+        return mean_se(self._values(label))[1] ** 2 if self.allocations else 0.0
+
+    def difference_variance(self, a: str, b: str) -> float:
+        """Variance of share(a) - share(b), paired per respondent."""
+        if not self.allocations:
+            return 0.0
+        return mean_se([x.get(a, 0.0) - x.get(b, 0.0) for x in self.allocations.values()])[1] ** 2
+
+    def interval(self, label: str) -> tuple[float, float] | None:
+        """Wilson interval of the share at the number of respondents behind it."""
+        p = self.share(label)
+        if p is None:
+            return None
+        return wilson(p * self.n_mapped, self.n_mapped, self.z)
+
+    def option_share(self, code: str) -> float | None:
+        """Share of checklist respondents who ticked an option."""
+        return self.option_counts.get(code, 0) / self.n if self.n else None
+
+    def top_option(self, codes: Iterable[str]) -> str | None:
+        """The most ticked option among ``codes`` (None when none of them was ticked)."""
+        ticked = [(self.option_counts.get(c, 0), c) for c in codes if self.option_counts.get(c)]
+        return max(ticked)[1] if ticked else None
+
+    def causes_dict(self, label: str) -> dict:
+        """JSON-ready ``self_reported`` entry of one cause."""
+        p, iv = self.share(label), self.interval(label)
+        return {"share": _r3(p), "interval": None if iv is None else [round(iv[0], 3), round(iv[1], 3)],
+                "n": self.n_mapped, "named": self.named.get(label, 0)}
+
+    def options_dict(self, lang: str) -> dict:
+        """JSON-ready ``reason_choices``: per option counts and shares, in questionnaire order."""
+        return {"item": self.spec.item_id, "n": self.n, "max_choices": self.spec.max_choices,
+                "options": [{"code": o.code, "label": o.name(lang), "cause": o.cause,
+                             "remedy": o.remedy, "count": self.option_counts.get(o.code, 0),
+                             "share": _r3(self.option_share(o.code))}
+                            for o in self.spec.options]}
+
+
+def chosen_reasons(response: ResponseData, spec: ReasonSpec) -> list[str]:
+    """The checklist codes a respondent ticked that the questionnaire knows, without repeats."""
+    raw = response.answers.get(spec.item_id)
+    if isinstance(raw, str):
+        raw = [raw]
+    if not isinstance(raw, list | tuple):
+        return []
+    known = {o.code for o in spec.options}
+    return [c for c in dict.fromkeys(str(x) for x in raw) if c in known]
+
+
+def self_report(responses: Sequence[ResponseData], spec: ReasonSpec | None,
+                z: float = 1.96) -> SelfReport | None:
+    """The reason checklist of a group (None when the questionnaire has no checklist)."""
+    if spec is None:
+        return None
+    counts = {o.code: 0 for o in spec.options}
+    named = dict.fromkeys(LABELS, 0)
+    remedies = {"training": 0, "help_desk": 0}
+    alloc: dict[int, dict[str, float]] = {}
+    n = 0
+    for r in responses:
+        chosen = chosen_reasons(r, spec)
+        if not chosen:
+            continue
+        n += 1
+        causes = []
+        for code in chosen:
+            counts[code] += 1
+            opt = spec.option(code)
+            if opt is not None and opt.cause in LABELS:
+                causes.append(opt.cause)
+            if opt is not None and opt.remedy in remedies:
+                remedies[opt.remedy] += 1
+        for label in set(causes):
+            named[label] += 1
+        if causes:
+            alloc[r.id] = {lab: causes.count(lab) / len(causes) for lab in set(causes)}
+    return SelfReport(spec, n, counts, alloc, named, remedies, z)
 
 
 def item_value(response: ResponseData, spec: LikertSpec) -> int | None:
@@ -255,11 +371,13 @@ class GroupStats:
     likert: dict[str, LikertStats]
     text: TextStats
     themes: dict[str, int]
+    self_report: SelfReport | None = None
 
 
 def group_stats(responses: Sequence[ResponseData], evidence: Sequence[Evidence],
                 specs: Sequence[LikertSpec], pb: Playbook,
-                error_model: ErrorModel | None = None) -> GroupStats:
+                error_model: ErrorModel | None = None,
+                reasons: ReasonSpec | None = None) -> GroupStats:
     """Aggregate one group of responses and the evidence that belongs to it."""
     return GroupStats(
         n=len(responses),
@@ -267,6 +385,7 @@ def group_stats(responses: Sequence[ResponseData], evidence: Sequence[Evidence],
         likert={c: likert_stats(responses, specs, c) for c in CAUSES},
         text=text_stats(evidence, pb, error_model),
         themes=other_themes(evidence, pb),
+        self_report=self_report(responses, reasons, float(pb.section("scoring")["z"])),
     )
 
 

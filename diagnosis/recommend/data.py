@@ -23,6 +23,34 @@ class LikertSpec:
 
 
 @dataclass(frozen=True)
+class ReasonOption:
+    """One option of the reason checklist: the cause it names (None for "something else"),
+    the support remedy it calls for, and its label in both languages."""
+
+    code: str
+    cause: str | None
+    remedy: str | None = None
+    label: dict[str, str] = field(default_factory=dict)
+
+    def name(self, lang: str) -> str:
+        """Display label, the code when there is none."""
+        return self.label.get(lang) or self.label.get("ja") or self.code
+
+
+@dataclass(frozen=True)
+class ReasonSpec:
+    """The reason checklist of a questionnaire: which answer holds it and what each option means."""
+
+    item_id: str
+    options: tuple[ReasonOption, ...]
+    max_choices: int = 3
+
+    def option(self, code: str) -> ReasonOption | None:
+        """The option with this code, None when unknown."""
+        return next((o for o in self.options if o.code == code), None)
+
+
+@dataclass(frozen=True)
 class ResponseData:
     """One anonymous response: answers by item id and its segment values."""
 
@@ -80,6 +108,8 @@ class CampaignData:
     evidence: tuple[Evidence, ...] = ()
     # field -> code -> {"ja": ..., "en": ...}; used only for display.
     segment_labels: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
+    # The reason checklist, None when the questionnaire version has none.
+    reasons: ReasonSpec | None = None
 
     def segment_label(self, field_name: str, code: str, lang: str) -> str:
         """Display label of a segment value, the code itself when unknown."""

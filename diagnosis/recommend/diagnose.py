@@ -2,14 +2,17 @@
 
 Score of a cause (0-100, higher = bigger problem), weights from the playbook ``scoring`` block::
 
-    score = a * (100 - likert_score) + b * 100 * comment_share
-    a = likert_weight / (likert_weight + text_weight), b = text_weight / (...)
+    score = a * (100 - likert_score) + b * 100 * comment_share + s * 100 * self_reported_share
+    a = likert_weight / (sum of the weights of the parts with data), b = text_weight / (...),
+    s = self_report_weight / (...)
 
-(a = 1, b = 0 when no comment is classified yet). Its standard error combines the Likert standard
-error and the share's error: the bootstrap of the corrected share (see :mod:`.quantify`), or the
-binomial error at the effective number of comments when shares are counted. The top cause is
+(a part without data drops out: no classified comment yet, or a questionnaire version without
+the reason checklist). Its standard error combines the Likert standard error, the share's error
+(the bootstrap of the corrected share, see :mod:`.quantify`, or the binomial error at the
+effective number of comments when shares are counted) and the checklist share's sample error. The top cause is
 *dominant* when the difference to the runner-up exceeds ``z`` times the standard error of that
-difference (paired per respondent for the Likert part; bootstrap or multinomial for the shares);
+difference (paired per respondent for the Likert and checklist parts; bootstrap or multinomial
+for the comment shares);
 otherwise the diagnosis is ``mixed``.
 """
 
@@ -18,7 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .aggregate import GroupStats, likert_items_problem, usable
+from .aggregate import GroupStats, SelfReport, likert_items_problem, usable
 from .data import CAUSES, Evidence, LikertSpec, ResponseData
 from .playbook import Playbook
 from .stats import mean_se
@@ -39,6 +42,8 @@ class CauseScore:
     share_interval: tuple[float, float]
     n_comments: int
     z: float
+    self_share: float | None = None  # share of the cause in the reason checklist
+    self_interval: tuple[float, float] | None = None
 
     @property
     def interval(self) -> tuple[float, float] | None:
@@ -70,49 +75,54 @@ class SupportSplit:
     k_help_desk: int
     p_training: float | None
     p_help_desk: float | None
-    decider: str  # "text" | "likert" | "both" | "none"
+    # "text", "likert", "self_report", "both" (text and likert agree), "all" (three agree),
+    # "likert_and_self_report", "self_report_and_text", or "none"
+    decider: str
+    s_training: int = 0  # checklist ticks of options calling for training
+    s_help_desk: int = 0  # ... and for a place to ask
 
 
-def _parts(stats: GroupStats, pb: Playbook) -> tuple[float, float]:
+def _parts(stats: GroupStats, pb: Playbook) -> tuple[float, float, float]:
+    """Weights of the Likert, comment and checklist parts, over the parts that have data."""
     sc = pb.section("scoring")
-    lw, tw = float(sc["likert_weight"]), float(sc["text_weight"])
-    has_likert = any(stats.likert[c].score is not None for c in CAUSES)
-    has_text = stats.text.total > 0
-    if not has_text or tw == 0:
-        return (1.0, 0.0) if has_likert else (0.0, 0.0)
-    if not has_likert or lw == 0:
-        return (0.0, 1.0)
-    return lw / (lw + tw), tw / (lw + tw)
+    sr = stats.self_report
+    present = (
+        float(sc["likert_weight"]) if any(stats.likert[c].score is not None for c in CAUSES) else 0.0,
+        float(sc["text_weight"]) if stats.text.total > 0 else 0.0,
+        float(sc.get("self_report_weight", 0.0)) if sr is not None and sr.n_mapped > 0 else 0.0,
+    )
+    total = sum(present)
+    if total <= 0:
+        return (0.0, 0.0, 0.0)
+    a, b, s = (x / total for x in present)
+    return a, b, s
 
 
 def cause_scores(stats: GroupStats, pb: Playbook) -> dict[str, CauseScore]:
     """Combined score per cause (purpose, leadership, support) of one group."""
     z = float(pb.section("scoring")["z"])
-    a, b = _parts(stats, pb)
+    a, b, s = _parts(stats, pb)
+    sr = stats.self_report
     out = {}
     for c in CAUSES:
         lk = stats.likert[c]
         share = stats.text.share(c)
-        a_c, b_c = a, b
-        if lk.score is None and b > 0:
-            a_c, b_c = 0.0, 1.0
-        elif share is None:
-            b_c = 0.0
+        own = sr.share(c) if sr is not None else None
+        # A part without data for this cause drops out; the others are renormalised.
+        parts = [(a if lk.problem is not None else 0.0, lk.problem, lk.se ** 2),
+                 (b if share is not None else 0.0, None if share is None else 100 * share,
+                  100 ** 2 * stats.text.share_variance(c)),
+                 (s if own is not None else 0.0, None if own is None else 100 * own,
+                  0.0 if sr is None else 100 ** 2 * sr.share_variance(c))]
+        total = sum(w for w, _, _ in parts)
         score: float | None = None
         var = 0.0
-        total = a_c + b_c
         if total > 0:
-            score = 0.0
-            if a_c and lk.problem is not None:
-                score += a_c * lk.problem
-                var += (a_c * lk.se) ** 2
-            if b_c and share is not None:
-                score += b_c * 100 * share
-                var += (b_c * 100) ** 2 * stats.text.share_variance(c)
-            score /= total
-            var /= total * total
+            score = sum(w * v for w, v, _ in parts if w) / total
+            var = sum(w * w * v2 for w, _, v2 in parts if w) / (total * total)
         out[c] = CauseScore(c, score, math.sqrt(var), lk.score, lk.favourable, share,
-                            stats.text.interval(c), stats.text.counts.get(c, 0), z)
+                            stats.text.interval(c), stats.text.counts.get(c, 0), z, own,
+                            None if sr is None else sr.interval(c))
     return out
 
 
@@ -125,7 +135,7 @@ def dominance(scores: dict[str, CauseScore], stats: GroupStats, pb: Playbook) ->
     if len(ranked) == 1:
         return Dominance(ranked[0].cause, ranked[0].cause, None, None, None)
     top, runner = ranked[0], ranked[1]
-    a, b = _parts(stats, pb)
+    a, b, s = _parts(stats, pb)
     var = 0.0
     if a:
         l1, l2 = stats.likert[top.cause], stats.likert[runner.cause]
@@ -138,6 +148,9 @@ def dominance(scores: dict[str, CauseScore], stats: GroupStats, pb: Playbook) ->
         var += (a * se) ** 2
     if b and top.share is not None and runner.share is not None:
         var += (b * 100) ** 2 * stats.text.difference_variance(top.cause, runner.cause)
+    sr = stats.self_report
+    if s and sr is not None and top.self_share is not None and runner.self_share is not None:
+        var += (s * 100) ** 2 * sr.difference_variance(top.cause, runner.cause)
     diff = top.score - runner.score
     margin = float(pb.section("scoring")["z"]) * math.sqrt(var)
     cause = top.cause if diff > margin else MIXED
@@ -146,8 +159,10 @@ def dominance(scores: dict[str, CauseScore], stats: GroupStats, pb: Playbook) ->
 
 def support_split(responses: list[ResponseData] | tuple[ResponseData, ...],
                   evidence: list[Evidence] | tuple[Evidence, ...],
-                  specs: tuple[LikertSpec, ...], pb: Playbook) -> SupportSplit:
-    """Training vs help desk from support comments' wording and the skill vs asking items."""
+                  specs: tuple[LikertSpec, ...], pb: Playbook,
+                  self_reported: SelfReport | None = None) -> SupportSplit:
+    """Training vs help desk from support comments' wording, the skill vs asking items and the
+    checklist options respondents ticked (each option says which of the two it calls for)."""
     cfg = pb.section("support_split")
     k_train = k_desk = 0
     for e in usable(evidence, pb):
@@ -159,14 +174,18 @@ def support_split(responses: list[ResponseData] | tuple[ResponseData, ...],
             k_desk += 1
     p_train, _ = likert_items_problem(responses, specs, cfg["likert_items"]["training"])
     p_desk, _ = likert_items_problem(responses, specs, cfg["likert_items"]["help_desk"])
+    s_train = self_reported.remedy_counts["training"] if self_reported else 0
+    s_desk = self_reported.remedy_counts["help_desk"] if self_reported else 0
     parts: dict[str, tuple[float, float]] = {}
     if k_train + k_desk > 0:
         parts["text"] = (float(cfg["text_weight"]), k_train / (k_train + k_desk))
     if p_train is not None and p_desk is not None and p_train + p_desk > 0:
         parts["likert"] = (float(cfg["likert_weight"]), p_train / (p_train + p_desk))
+    if s_train + s_desk > 0:
+        parts["self_report"] = (float(cfg.get("self_report_weight", 0.0)), s_train / (s_train + s_desk))
     parts = {k: v for k, v in parts.items() if v[0] > 0}
     if not parts:
-        return SupportSplit("training", 0.5, k_train, k_desk, p_train, p_desk, "none")
+        return SupportSplit("training", 0.5, k_train, k_desk, p_train, p_desk, "none", s_train, s_desk)
     total_w = sum(w for w, _ in parts.values())
     f = sum(w * x for w, x in parts.values()) / total_w
     remedy = "training" if f >= 0.5 else "help_desk"
@@ -175,7 +194,8 @@ def support_split(responses: list[ResponseData] | tuple[ResponseData, ...],
     else:
         sides = {k: x >= 0.5 for k, (_, x) in parts.items()}
         if len(set(sides.values())) == 1:
-            decider = "both"
+            decider = ("all" if len(parts) == 3 else "both" if set(parts) == {"text", "likert"}
+                       else "_and_".join(sorted(parts)))
         else:  # they disagree: the one whose weighted pull was larger decided
             decider = max(parts, key=lambda k: parts[k][0] * abs(parts[k][1] - 0.5))
-    return SupportSplit(remedy, f, k_train, k_desk, p_train, p_desk, decider)
+    return SupportSplit(remedy, f, k_train, k_desk, p_train, p_desk, decider, s_train, s_desk)

@@ -16,6 +16,8 @@ from .data import (
     Evidence,
     LikertSpec,
     OrgContext,
+    ReasonOption,
+    ReasonSpec,
     ResponseData,
 )
 
@@ -67,6 +69,16 @@ def questionnaire_parts(q: Any) -> tuple[tuple[LikertSpec, ...], dict]:
     return specs, labels
 
 
+def reason_spec(q: Any) -> ReasonSpec | None:
+    """The reason checklist of a questionnaire as plain data (None when it has none)."""
+    item = getattr(q, "reason_item", None) if q is not None else None
+    if item is None:
+        return None
+    return ReasonSpec(item.id, tuple(
+        ReasonOption(o.code, o.cause, o.remedy, {"ja": o.label.ja, "en": o.label.en})
+        for o in item.options), item.max_choices or len(item.options))
+
+
 def load_campaign(campaign: Any, *, session: Any = None, questionnaire: Any = None,
                   report_date: dt.date | None = None,
                   questionnaire_dir: str | None = None) -> CampaignData:
@@ -82,7 +94,7 @@ def load_campaign(campaign: Any, *, session: Any = None, questionnaire: Any = No
             from .. import config
 
             questionnaire_dir = config.QUESTIONNAIRE_DIR
-        questionnaire = _questionnaires(str(questionnaire_dir)).get(c.questionnaire_id)
+        questionnaire = _questionnaires(str(questionnaire_dir)).for_campaign(c)
     specs, labels = questionnaire_parts(questionnaire) if questionnaire is not None else ((), {})
 
     rows = list(s.scalars(select(Response).where(Response.campaign_id == c.id)
@@ -108,4 +120,4 @@ def load_campaign(campaign: Any, *, session: Any = None, questionnaire: Any = No
                          report_date or dt.date.today(), org.name)
     return CampaignData(c.id, c.slug, c.name, c.organisation_id, c.questionnaire_id,
                         c.questionnaire_version, context, specs, responses, tuple(evidence),
-                        labels)
+                        labels, reason_spec(questionnaire))

@@ -31,7 +31,9 @@ REQUIRED_TEXTS: tuple[str, ...] = (
     "plan_governance_first", "kpi_habit", "none_yet", "segment_field_department",
     "segment_field_role", "segment_field_age_band", "segment_field_tenure", "wave_cause",
     "wave_usage", "wave_target_improved", "wave_target_not_improved", "find_stale_model",
-    "find_cause_corrected",
+    "find_cause_corrected", "decider_self_report", "decider_all", "decider_likert_and_self_report",
+    "decider_self_report_and_text", "reason_self_report", "find_self_report",
+    "find_self_report_disagrees", "wave_no_checklist",
 )
 
 
@@ -146,8 +148,10 @@ class _Validator:
                           ("likert_weight", "text_weight", "source_weights", "min_confidence", "z"))
         lw = self.number(sc["likert_weight"], "scoring.likert_weight", 0, 1)
         tw = self.number(sc["text_weight"], "scoring.text_weight", 0, 1)
-        if lw + tw <= 0:
-            raise self.fail("scoring", "likert_weight + text_weight must be positive")
+        # The reason checklist's weight; absent means the checklist is shown but not scored.
+        sw = self.number(sc.get("self_report_weight", 0), "scoring.self_report_weight", 0, 1)
+        if lw + tw + sw <= 0:
+            raise self.fail("scoring", "likert_weight + text_weight + self_report_weight must be positive")
         sw = self.mapping(sc["source_weights"], "scoring.source_weights", ("survey", "interview"))
         for k, v in sw.items():
             self.number(v, f"scoring.source_weights.{k}", 0, 10)
@@ -162,6 +166,7 @@ class _Validator:
             "base", "by_evidence", "text_weight", "likert_weight", "likert_items", "patterns"))
         for k in ("base", "by_evidence", "text_weight", "likert_weight"):
             self.number(split[k], f"support_split.{k}", 0, 5)
+        self.number(split.get("self_report_weight", 0), "support_split.self_report_weight", 0, 5)
         items = self.mapping(split["likert_items"], "support_split.likert_items",
                              ("training", "help_desk"))
         for k, v in items.items():

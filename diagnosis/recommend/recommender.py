@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .aggregate import GroupStats, theme_of
+from .aggregate import GroupStats, SelfReport, theme_of
 from .data import CAUSES, OrgContext
 from .diagnose import MIXED, CauseScore, Dominance, SupportSplit
 from .playbook import REMEDIES, SUPPORTING, Playbook
@@ -150,6 +150,22 @@ def _age_spread(age_groups: list[tuple[str, str, GroupStats]], pb: Playbook,
             "high": fmt(hi[0]), "high_band": hi[1], "gap": round(gap, 1)}
 
 
+def _top_reason(sr: SelfReport, remedy: str, pb: Playbook, dom: Dominance) -> str | None:
+    """The most ticked checklist option that speaks for a remedy: for training and help desk the
+    options pointing to them, otherwise the options of the remedy's causes (the dominant or
+    leading cause's first)."""
+    if remedy in ("training", "help_desk"):
+        return sr.top_option(o.code for o in sr.spec.options if o.remedy == remedy)
+    causes = list(pb.remedy(remedy)["causes"])
+    lead = dom.cause if dom.cause != MIXED else dom.top
+    for group in ([lead] if lead in causes else []) + [causes]:
+        wanted = group if isinstance(group, list) else [group]
+        code = sr.top_option(o.code for o in sr.spec.options if o.cause in wanted)
+        if code is not None:
+            return code
+    return None
+
+
 def recommend(*, stats: GroupStats, scores: dict[str, CauseScore], dom: Dominance,
               split: SupportSplit, context: OrgContext, pb: Playbook, lang: str = "ja",
               quotable: list | None = None, departments: list[tuple[str, str]] | None = None,
@@ -233,6 +249,17 @@ def recommend(*, stats: GroupStats, scores: dict[str, CauseScore], dom: Dominanc
     if chosen:
         recs[chosen].score += bonus
         recs[chosen].reasons.insert(0, lead_reason)
+    sr = stats.self_report
+    if sr is not None and sr.n:
+        for r, rec in recs.items():
+            code = _top_reason(sr, r, pb, dom)
+            if code is None:
+                continue
+            k = sr.option_counts[code]
+            rec.reasons.insert(1 if r == chosen else 0, pb.text(
+                "reason_self_report", lang, pct=_pct(k / sr.n), n=sr.n, k=k,
+                option=sr.spec.option(code).name(lang)))
+            rec.flags.append("cites_checklist")
 
     # Months since rollout: the 1-3 month drop-off window.
     months = None

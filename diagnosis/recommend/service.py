@@ -33,6 +33,7 @@ class SegmentView:
     stats: GroupStats | None = None
     scores: dict[str, CauseScore] | None = None
     comments_shown: bool = False
+    label_lang: str = "ja"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form; suppressed segments are reduced to their name and the flag."""
@@ -43,6 +44,8 @@ class SegmentView:
             "usage": self.stats.usage.to_dict(),
             "causes": _causes_dict(self.scores, self.stats),
             "comments_shown": self.comments_shown,
+            "reason_choices": (None if self.stats.self_report is None
+                               else self.stats.self_report.options_dict(self.label_lang)),
         }
 
 
@@ -63,6 +66,8 @@ class Diagnosis:
     findings: list[str] = field(default_factory=list)
     classifier: dict[str, Any] = field(default_factory=dict)
     quantification: dict[str, Any] = field(default_factory=dict)
+    # Causes whose self-reported and classified-comment shares disagree beyond their intervals.
+    disagreements: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def responses(self) -> int:
@@ -123,6 +128,8 @@ class Diagnosis:
                 "comments_help_desk": self.split.k_help_desk,
                 "likert_problem_training": _r1(self.split.p_training),
                 "likert_problem_help_desk": _r1(self.split.p_help_desk),
+                "checklist_training": self.split.s_training,
+                "checklist_help_desk": self.split.s_help_desk,
                 "decided_by": self.split.decider},
             "start_with": self.plan.start_with if self.plan else None,
             "recommendations": [r.to_dict() for r in self.plan.recommendations] if self.plan else [],
@@ -130,6 +137,8 @@ class Diagnosis:
             "supporting": [m.to_dict() for m in self.plan.supporting] if self.plan else [],
             "context": dict(self.plan.context) if self.plan else {},
             "segments": {f: [s.to_dict() for s in v] for f, v in self.segments.items()},
+            "reason_choices": None if st.self_report is None else st.self_report.options_dict(self.lang),
+            "self_report_disagreements": [dict(x) for x in self.disagreements],
         })
         return out
 
@@ -140,6 +149,7 @@ def _r1(x: float | None) -> float | None:
 
 def _causes_dict(scores: dict[str, CauseScore], stats: GroupStats) -> dict[str, Any]:
     out: dict[str, Any] = {}
+    sr = stats.self_report
     for c in CAUSES:
         sc = scores[c]
         iv = sc.interval
@@ -153,6 +163,7 @@ def _causes_dict(scores: dict[str, CauseScore], stats: GroupStats) -> dict[str, 
                                if sc.share is not None else None),
             "n_comments": sc.n_comments,
             "likert": stats.likert[c].to_dict(),
+            "self_reported": None if sr is None else sr.causes_dict(c),
         }
     share = stats.text.share("other")
     raw = stats.text.share_raw("other")
@@ -165,6 +176,7 @@ def _causes_dict(scores: dict[str, CauseScore], stats: GroupStats) -> dict[str, 
         "n_comments": stats.text.counts.get("other", 0),
         "likert": None,
         "themes": dict(stats.themes),
+        "self_reported": None if sr is None else sr.causes_dict("other"),
     }
     return out
 
@@ -188,9 +200,10 @@ def _segments(data: CampaignData, pb: Playbook, th: Thresholds,
                 continue
             rs = [r for r in data.responses if r.segments.get(f) == value]
             ev = _segment_evidence(data.evidence, f, value)
-            st = group_stats(rs, ev, data.likert_items, pb, error_model)
+            st = group_stats(rs, ev, data.likert_items, pb, error_model, data.reasons)
             views.append(SegmentView(f, value, label, False, st, cause_scores(st, pb),
-                                     comments_shown=st.n >= th.min_comments_group))
+                                     comments_shown=st.n >= th.min_comments_group,
+                                     label_lang=lang))
         out[f] = views
     return out
 
@@ -232,6 +245,20 @@ def _findings(diag: Diagnosis, pb: Playbook) -> list[str]:
                   "diff": f"{dom.difference:.1f}", "margin": f"{dom.margin:.1f}"}
         out.append(pb.text("find_mixed" if dom.cause == MIXED else "find_dominant", lang,
                            **values))
+    sr = st.self_report
+    if sr is not None and sr.n:
+        top = sr.top_option(o.code for o in sr.spec.options)
+        sep = "、" if lang == "ja" else ", "
+        shares = sep.join(f"{pb.cause_name(c, lang)} {_pct(sr.share(c))}%"
+                          for c in (*CAUSES, "other") if sr.share(c) is not None)
+        out.append(pb.text("find_self_report", lang, n=sr.n, option=sr.spec.option(top).name(lang),
+                           pct=_pct(sr.option_share(top)), shares=shares or "–"))
+    for x in diag.disagreements:
+        out.append(pb.text("find_self_report_disagrees", lang, cause=pb.cause_name(x["cause"], lang),
+                           own=_pct(x["self_reported"]), own_lo=_pct(x["self_interval"][0]),
+                           own_hi=_pct(x["self_interval"][1]), text=_pct(x["comments"]),
+                           text_lo=_pct(x["comments_interval"][0]),
+                           text_hi=_pct(x["comments_interval"][1])))
     themes = sorted(((n, t) for t, n in st.themes.items() if n and t != "unthemed"), reverse=True)
     for n, t in themes[:2]:
         out.append(pb.text("find_theme", lang, n=n, theme=pb.theme_label(t, lang)))
@@ -252,6 +279,27 @@ def _findings(diag: Diagnosis, pb: Playbook) -> list[str]:
     out += [t for _, t in sorted(seg_findings, key=lambda x: -x[0])[:MAX_SEGMENT_FINDINGS]]
     if not st.text.total:
         out.append(pb.text("find_no_text", lang))
+    return out
+
+
+def self_report_disagreements(stats: GroupStats, scores: dict[str, CauseScore]) -> list[dict[str, Any]]:
+    """Causes (and "other") whose checklist share and classified-comment share have disjoint
+    intervals: the two kinds of evidence say different things, and the reader should know."""
+    sr = stats.self_report
+    if sr is None or not sr.n_mapped or not stats.text.total:
+        return []
+    out = []
+    for c in (*CAUSES, "other"):
+        own, text = sr.share(c), stats.text.share(c)
+        own_iv = sr.interval(c)
+        text_iv = scores[c].share_interval if c in scores else stats.text.interval(c)
+        if own is None or text is None or own_iv is None:
+            continue
+        if own_iv[0] > text_iv[1] or text_iv[0] > own_iv[1]:
+            out.append({"cause": c, "self_reported": round(own, 3),
+                        "self_interval": [round(own_iv[0], 3), round(own_iv[1], 3)],
+                        "comments": round(text, 3),
+                        "comments_interval": [round(text_iv[0], 3), round(text_iv[1], 3)]})
     return out
 
 
@@ -303,10 +351,10 @@ def diagnose(data: CampaignData, lang: str = "ja", *, playbook: Playbook | None 
         diag.classifier = versions
         diag.quantification = quantification_summary(None, error_model)
         return diag
-    st = group_stats(data.responses, data.evidence, data.likert_items, pb, error_model)
+    st = group_stats(data.responses, data.evidence, data.likert_items, pb, error_model, data.reasons)
     scores = cause_scores(st, pb)
     dom = dominance(scores, st, pb)
-    split = compute_split(data.responses, data.evidence, data.likert_items, pb)
+    split = compute_split(data.responses, data.evidence, data.likert_items, pb, st.self_report)
     counts = {f: segment_counts(data.responses, f)[0] for f in SEGMENT_FIELDS}
     min_conf = pb.section("scoring")["min_confidence"]
     eligible = [e for e in data.evidence
@@ -319,6 +367,7 @@ def diagnose(data: CampaignData, lang: str = "ja", *, playbook: Playbook | None 
                      pb=pb, lang=lang, quotable=eligible, departments=departments,
                      age_groups=age_groups)
     diag = Diagnosis(data, lang, th, False, st, scores, dom, split, plan, segments)
+    diag.disagreements = self_report_disagreements(st, scores)
     diag.classifier = versions
     diag.quantification = quantification_summary(st, error_model)
     diag.findings = _findings(diag, pb)

@@ -13,6 +13,7 @@ from flask import current_app
 
 from .. import charts
 from ..classification import configured_backend, diagnose_options
+from ..questionnaire import questionnaire_for
 from ..recommend.anonymity import quotable, segment_counts
 from ..recommend.data import CAUSES, SEGMENT_FIELDS
 from ..recommend.playbook import load_playbook
@@ -210,7 +211,7 @@ def build_context(campaign: Any, lang: str = "ja", report_date: dt.date | None =
     questionnaires = current_app.extensions.get("questionnaires", {})
 
     def diagnose(c: Any) -> Any:
-        return diagnose_campaign(c, lang, questionnaire=questionnaires.get(c.questionnaire_id),
+        return diagnose_campaign(c, lang, questionnaire=questionnaire_for(questionnaires, c),
                                  report_date=report_date, **diagnose_options())
 
     diag = diagnose(camp)
@@ -227,7 +228,10 @@ def build_context(campaign: Any, lang: str = "ja", report_date: dt.date | None =
     }
     sc = pb.section("scoring")
     lw, tw = float(sc["likert_weight"]), float(sc["text_weight"])
-    ctx["scoring"] = {"a": f"{lw / (lw + tw):.2f}", "b": f"{tw / (lw + tw):.2f}", "z": f"{sc['z']:g}"}
+    sw = float(sc.get("self_report_weight", 0.0)) if d.get("reason_choices") else 0.0
+    total = lw + tw + sw
+    ctx["scoring"] = {"a": f"{lw / total:.2f}", "b": f"{tw / total:.2f}", "s": f"{sw / total:.2f}",
+                      "z": f"{sc['z']:g}", "checklist": sw > 0}
     if d["suppressed"]:
         return ctx
     start = next((r for r in d["recommendations"] if r["start"]), None)
@@ -243,6 +247,9 @@ def build_context(campaign: Any, lang: str = "ja", report_date: dt.date | None =
         "cause_chart": charts.cause_chart(d["causes"], lang),
         "share_chart": charts.share_chart({c: v["share"] for c, v in d["causes"].items()}, lang),
         "heatmaps": _segment_heatmaps(d, lang),
+        "reasons_chart": charts.reasons_chart(d["reason_choices"], lang) if d.get("reason_choices") else None,
+        "evidence_chart": (charts.evidence_chart(d["causes"], lang)
+                           if (d.get("reason_choices") or {}).get("n") else None),
         "wave": _wave(camp, diag, lang, diagnose),
     })
     return ctx

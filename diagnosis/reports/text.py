@@ -101,6 +101,18 @@ TEXT: dict[str, tuple[str, str]] = {
     "m_scoring": ("スコアの算出", "Scoring"),
     "m_scoring_body": ("原因ごとのスコア = 設問（UTAUTに基づく5段階）の問題度 × {a} ＋ 自由記述の割合 × {b}。主因は、次点との差が誤差の幅（標準誤差の{z}倍）を超えた場合のみ判定し、超えない場合は「拮抗」とします。",
                        "Score per cause = problem level of the rated questions (five-point, based on UTAUT) × {a} + share of comments × {b}. A cause is called dominant only when its lead over the runner-up exceeds the margin of error ({z} standard errors); otherwise the diagnosis is “mixed”."),
+    "m_scoring_body_checklist": ("原因ごとのスコア = 設問（UTAUTに基づく5段階）の問題度 × {a} ＋ 自由記述の割合 × {b} ＋ 理由のチェックリストで本人が選んだ割合 × {s}。主因は、次点との差が誤差の幅（標準誤差の{z}倍）を超えた場合のみ判定し、超えない場合は「拮抗」とします。",
+                                 "Score per cause = problem level of the rated questions (five-point, based on UTAUT) × {a} + share of comments × {b} + share of the reasons people chose in the checklist × {s}. A cause is called dominant only when its lead over the runner-up exceeds the margin of error ({z} standard errors); otherwise the diagnosis is “mixed”."),
+    "m_checklist": ("理由のチェックリストでは、回答者が使わない理由を3つまで選びます。各選択肢はあらかじめ原因（相談先・研修に関わるものは施策も）に対応づけてあり、一人の選択を原因ごとの割合に按分して平均します。分類器を通らないため分類の誤りの影響を受けませんが、選択肢にない理由は拾えないため、自由記述と並べて読みます。",
+                    "In the reason checklist, respondents choose up to three reasons for not using the tool. Each option is mapped in advance to a cause (and, for asking and training, to a remedy); each person's choices are split over the causes and averaged. It does not pass through the classifier, so classifier errors cannot bias it, but it cannot capture reasons the list does not offer: read it beside the comments."),
+    "s_reasons": ("本人が選んだ理由", "Reasons people chose"),
+    "reasons_lead": ("理由のチェックリストに{n}人が回答しました（1人3つまで）。", "{n} people answered the reason checklist (up to three each)."),
+    "reasons_chart": ("選ばれた理由", "Reasons chosen"),
+    "evidence_chart": ("原因別の割合：本人が選んだ理由と自由記述の分類", "Share per cause: reasons chosen and classified comments"),
+    "disagreements": ("チェックリストと自由記述の食い違い", "Where the checklist and the comments disagree"),
+    "disagreements_note": ("数値は「本人が選んだ理由の割合（95%区間）／自由記述の分類による割合（95%区間）」です。区間が重ならないため、どちらかの根拠に偏りがある可能性があります。該当する原因のコメントを読み、必要なら分類を修正してください。",
+                           "Figures: share by the reasons people chose (95% interval) / share by the classified comments (95% interval). The intervals do not overlap, so one of the two may be biased: read the comments for that cause and correct their labels where needed."),
+    "reasons_none": ("理由のチェックリストへの回答はまだありません。", "Nobody has answered the reason checklist yet."),
     "m_classifier": ("自由記述の分類器", "Comment classifier"),
     "m_classifier_body": ("多言語の文埋め込み（{backend}）と線形の分類層による4分類（目的・経営層・教育サポート・その他）。"
                           "実際の言い回し（間接的な理由、第三者の観察、統計、見出し、皮肉、質問、SNSの文体）で書かれた難しい評価データ{n}件でのマクロF1 {f1}"

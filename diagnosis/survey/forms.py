@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import Field, HiddenField, RadioField, SelectField, TextAreaField
+from wtforms import Field, HiddenField, RadioField, SelectField, SelectMultipleField, TextAreaField
 from wtforms.validators import InputRequired, Optional, StopValidation, ValidationError
 
 from ..i18n import gettext
@@ -22,6 +23,27 @@ class _OneOf:
     def __call__(self, form: FlaskForm, field: Field) -> None:
         if field.data not in self.codes:
             raise ValidationError(gettext("validation.choice", self.lang))
+
+
+class _Checklist:
+    """A multi-select: only the item's codes, at most ``max_choices``, exclusive options alone."""
+
+    def __init__(self, item: Item, lang: str) -> None:
+        self.item, self.lang = item, lang
+
+    def __call__(self, form: FlaskForm, field: Field) -> None:
+        chosen = list(dict.fromkeys(field.data or ()))
+        problem = self.item.choices_problem(chosen)
+        if problem is None:
+            return
+        kind, code = problem
+        if kind == "too_many":
+            raise StopValidation(gettext("validation.max_choices", self.lang,
+                                         max=self.item.max_choices, n=len(chosen)))
+        if kind == "exclusive" and code is not None:
+            raise StopValidation(gettext("validation.exclusive", self.lang,
+                                         option=self.item.option(code).label.get(self.lang)))
+        raise StopValidation(gettext("validation.choice", self.lang))
 
 
 class _TextRules:
@@ -59,6 +81,15 @@ def _make_field(item: Item, lang: str) -> Field:
             validate_choice=False,
             description=description,
         )
+    if item.type == "multi_choice":
+        # Rendered option by option in the respondent's shuffled order (see the template).
+        return SelectMultipleField(
+            label,
+            choices=choices,
+            validators=[*_presence(item, lang), _Checklist(item, lang)],
+            validate_choice=False,
+            description=description,
+        )
     if item.type == "segment":
         return SelectField(
             label,
@@ -85,6 +116,14 @@ def build_form(questionnaire: Questionnaire, lang: str = "ja") -> type[FlaskForm
                 (FlaskForm,), attrs)
 
 
-def answers_from_form(form: FlaskForm, questionnaire: Questionnaire) -> dict[str, str]:
-    """The validated answers of a form, keyed by item id."""
-    return {item.id: form[item.id].data for item in questionnaire.items}
+def answers_from_form(form: FlaskForm, questionnaire: Questionnaire) -> dict[str, Any]:
+    """The validated answers of a form, keyed by item id (a checklist as a list of codes in the
+    questionnaire's order, whatever order the respondent saw)."""
+    out: dict[str, Any] = {}
+    for item in questionnaire.items:
+        value = form[item.id].data
+        if item.type == "multi_choice":
+            chosen = set(value or ())
+            value = [c for c in item.option_codes() if c in chosen]
+        out[item.id] = value
+    return out

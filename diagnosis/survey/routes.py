@@ -12,7 +12,7 @@ from ..extensions import db
 from ..i18n import LANGS, current_lang, gettext
 from ..models import Campaign, UsedNonce
 from ..ops import log_event
-from ..questionnaire import Questionnaire
+from ..questionnaire import Questionnaire, questionnaire_for
 from ..ratelimit import limiter
 from ..responses import add_response
 from . import bp
@@ -54,7 +54,7 @@ def _survey_lang(campaign: Campaign) -> str:
 
 
 def _questionnaire(campaign: Campaign) -> Questionnaire:
-    q = current_app.extensions["questionnaires"].get(campaign.questionnaire_id)
+    q = questionnaire_for(current_app.extensions["questionnaires"], campaign)
     if q is None:
         current_app.logger.error("campaign %s uses unknown questionnaire %s",
                                  campaign.slug, campaign.questionnaire_id)

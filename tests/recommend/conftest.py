@@ -10,7 +10,8 @@ import pytest
 from diagnosis.extensions import db
 from diagnosis.models import Comment
 from diagnosis.responses import add_response
-from diagnosis.workspace import create_campaign, create_organisation, questionnaire
+from diagnosis.questionnaire import questionnaire_for
+from diagnosis.workspace import create_campaign, create_organisation
 
 REPORT = dt.date(2026, 11, 1)
 _slugs = itertools.count(1)
@@ -43,20 +44,25 @@ class Scenario:
     """An organisation with one campaign, filled through the real storage service."""
 
     def __init__(self, employees: int = 120, rollout: dt.date | None = dt.date(2026, 3, 1),
-                 org=None) -> None:
+                 org=None, version: int | None = None) -> None:
+        from flask import current_app
+
         self.org = org or create_organisation(f"テスト株式会社{next(_slugs)}", employees, rollout)
         self.campaign = create_campaign(self.org, f"scenario-{next(_slugs)}", "wave",
-                                        opens_on=dt.date(2026, 10, 1))
-        self.q = questionnaire("ai-adoption")
+                                        opens_on=dt.date(2026, 10, 1), questionnaire_version=version)
+        self.q = questionnaire_for(current_app.extensions["questionnaires"], self.campaign)
 
     def add(self, n: int, levels: dict[str, int], *, usage: str = "monthly",
             comment: str | None = None, label: str | None = None, confidence: float = 0.9,
-            overrides: dict | None = None, **segments: str | None) -> None:
-        """Add n identical responses, each optionally with a labelled comment."""
+            overrides: dict | None = None, reasons: list[str] | None = None,
+            **segments: str | None) -> None:
+        """Add n identical responses, each optionally with a labelled comment and checklist ticks."""
         for _ in range(n):
             a = answers(levels, usage, overrides, **segments)
             if comment:
                 a["reasons"] = comment
+            if reasons:
+                a["reason_choices"] = list(reasons)
             r = add_response(self.campaign, self.q, a, lang="ja", source="import")
             for c in r.comments:
                 c.label, c.confidence = label, confidence
