@@ -8,6 +8,7 @@ import itertools
 import threading
 
 import pytest
+from flask import current_app
 
 from diagnosis.extensions import db
 from diagnosis.responses import add_response
@@ -23,6 +24,9 @@ COMMENTS = {
     "other": "機密情報を入力してよいのか不安で、結局使わなくなった。",
 }
 LEVELS = {"purpose": 3, "leadership": 3, "support": 2}
+# What each person ticks in the reason checklist (questionnaire version 2 only).
+TICKS = {"purpose": ["no_use_case"], "leadership": ["boss_not_using"],
+         "support": ["dont_know_how", "no_training"], "other": ["security_worry"]}
 
 
 @pytest.fixture
@@ -69,6 +73,8 @@ def fill(campaign, q, n_per_cause: dict[str, int], levels: dict[str, int], extra
         for i in range(n):
             a = _answers(levels, next(usages), department=next(depts), role="staff")
             a["reasons"] = f"{COMMENTS[cause]}（{i}）"
+            if q.reason_item is not None:
+                a["reason_choices"] = TICKS[cause]
             r = add_response(campaign, q, a, lang="ja", source="import")
             for c in r.comments:
                 c.label, c.confidence = cause, 0.9
@@ -91,9 +97,11 @@ def build(app, *, note: str | None = None, extra_comment: str | None = None, ear
         k = next(_n)
         org = create_organisation(f"株式会社レポート{k}", 200, dt.date(2026, 6, 1), f"Report Corp {k}")
         q = questionnaire("ai-adoption")
-        if earlier:
-            first = create_campaign(org, f"wave1-{k}", "第1回 定着度調査", opens_on=dt.date(2026, 7, 1))
-            fill(first, q, {"purpose": 6, "leadership": 6, "support": 12, "other": 3},
+        if earlier:  # the first wave ran on version 1, before the reason checklist
+            first = create_campaign(org, f"wave1-{k}", "第1回 定着度調査", opens_on=dt.date(2026, 7, 1),
+                                    questionnaire_version=1)
+            q1 = current_app.extensions["questionnaires"].versions[("ai-adoption", 1)]
+            fill(first, q1, {"purpose": 6, "leadership": 6, "support": 12, "other": 3},
                  {"purpose": 3, "leadership": 3, "support": 1})
         camp = create_campaign(org, f"wave2-{k}", "第2回 定着度調査", opens_on=dt.date(2026, 10, 1))
         fill(camp, q, {c: n * size for c, n in {"purpose": 8, "leadership": 6, "support": 14, "other": 4}.items()},

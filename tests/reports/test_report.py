@@ -73,6 +73,11 @@ def test_japanese_report_sections_fonts_and_glyphs(app, tmp_path, glyph_warnings
     assert "経営会議で研修予算の承認を得ること。" in text
     assert "研修が一回きりで" in text
     assert "非表示" in text
+    # The reason checklist page, and the earlier wave that had none.
+    assert "原因の診断—本人が選んだ理由" in text and "理由のチェックリストに32人が回答しました" in text
+    assert "使い方や指示（プロンプト）の書き方がわからない" in text
+    assert "理由のチェックリストで本人が選んだ割合" in text  # methods: the score formula
+    assert "理由のチェックリストがなかった" in text
     # Page numbers and the running header.
     assert "2/" in text and "生成AI定着診断" in text
     fonts = fonts_of(pdf, tmp_path)
@@ -183,6 +188,9 @@ def test_english_report(app, tmp_path, glyph_warnings):
     n_errors = head["error_model"]["n"]
     assert f"pattern of mistakes it makes on {n_errors} hard evaluation statements" in text
     assert "(corrected" in text and "Counted" in text  # the header cells wrap in the table
+    assert "Reasons people chose" in text and "32 people answered the reason checklist" in text
+    assert "I don't know how to use it or how to write prompts" in text
+    assert "had no reason checklist" in text
     assert "BIZ-UDPGothic" in fonts_of(pdf, tmp_path)
     assert glyph_warnings() == []
 
