@@ -73,3 +73,21 @@ def test_security_headers(client):
     assert "frame-ancestors 'none'" in r.headers["Content-Security-Policy"]
     assert r.headers["X-Content-Type-Options"] == "nosniff"
     assert r.headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_checklist_option_with_an_unknown_cause_stops_start_up(tmp_path):
+    """The shipped questionnaire with one option's cause misspelt: the app refuses to start."""
+    from pathlib import Path
+
+    shipped = Path(__file__).resolve().parents[1] / "questionnaires" / "ai-adoption.yaml"
+    text = shipped.read_text(encoding="utf-8")
+    assert "code: nobody_to_ask, cause: support" in text
+    (tmp_path / "ai-adoption.yaml").write_text(
+        text.replace("code: nobody_to_ask, cause: support", "code: nobody_to_ask, cause: suport"),
+        encoding="utf-8")
+    with pytest.raises(QuestionnaireError) as err:
+        create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://",
+                    "QUESTIONNAIRE_DIR": str(tmp_path)})
+    msg = str(err.value)
+    assert "ai-adoption.yaml" in msg and "item 'reason_choices'" in msg
+    assert "option 'nobody_to_ask' names an unknown cause 'suport'" in msg

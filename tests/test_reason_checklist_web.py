@@ -288,6 +288,8 @@ def test_dashboard_shows_reasons_evidence_chart_and_disagreement(app, client, wo
     assert 'data-testid="disagreements"' in html
     assert "チェックリストと自由記述の分類が食い違っています" in html
     assert 'data-testid="self-support"' in html
+    # By segment, for groups above the threshold only: 12 in sales are shown.
+    assert 'data-testid="reasons-department"' in html and "営業・販売" in html
 
 
 def test_self_labelled_export_command(app, runner, world):
