@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import string
+import unicodedata
+from urllib.parse import quote, unquote, urljoin, urlsplit
+
 from flask import Flask, Response, render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -11,6 +15,46 @@ CSP = (
     "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
     "frame-ancestors 'none'"
 )
+
+MAX_NEXT = 2048
+# Printable ASCII other than the backslash (refused before quoting) stays as written; only
+# non-ASCII is percent-encoded, so a Location header never holds a character a browser could
+# fold into "/" or "\\".
+_KEEP = "".join(ch for ch in string.punctuation if ch != "\\")
+_PROBE_BASE = "https://teichaku.invalid/app/"
+
+
+def _is_local_path(candidate: str, allow_spaces: bool = False) -> bool:
+    """True when ``candidate`` can only be read as a path on this site."""
+    for ch in candidate:
+        kind = unicodedata.category(ch)
+        # Cc/Cf: tab, CR, LF and bidi or zero-width marks, which browsers drop or parsers split on;
+        # Z*: whitespace, which browsers strip, turning "/ /evil" into "//evil".
+        if ch == "\\" or kind[0] == "C" or (kind[0] == "Z" and not allow_spaces):
+            return False
+    if not candidate.startswith("/") or candidate.startswith("//"):
+        return False  # "//host", "///host" and "https:host" all leave the site in a browser
+    parts = urlsplit(candidate)
+    if parts.scheme or parts.netloc:
+        return False
+    resolved = urlsplit(urljoin(_PROBE_BASE, candidate))
+    return resolved.scheme == "https" and resolved.netloc == "teichaku.invalid"
+
+
+def safe_next(target: str | None) -> str | None:
+    """``target`` as a same-site path safe for a Location header, or None when it is not one.
+
+    The raw text, its NFKC form (full-width "／" and "＼" fold to "/" and "\\") and its
+    percent-decoded form must each be a path on this site; non-ASCII is then percent-encoded.
+    """
+    if not isinstance(target, str) or not target or len(target) > MAX_NEXT:
+        return None
+    if not _is_local_path(target) or not _is_local_path(unicodedata.normalize("NFKC", target)):
+        return None
+    # Decoded, an encoded space in a query string is legitimate; an encoded "//" or control is not.
+    if not _is_local_path(unquote(target), allow_spaces=True):
+        return None
+    return quote(target, safe=_KEEP)
 
 
 def init_app(app: Flask) -> None:

@@ -10,6 +10,7 @@ from ..extensions import db
 from ..i18n import pick
 from ..models import utcnow
 from ..ratelimit import limiter
+from ..security import safe_next
 from ..workspace import (
     WorkspaceError,
     create_campaign,
@@ -19,13 +20,6 @@ from ..workspace import (
 from . import bp
 from .forms import CampaignForm, ConfirmForm, LoginForm, OrganisationForm, UserForm
 from .services import response_counts
-
-
-def _safe_next(target: str | None) -> str | None:
-    # Only same-site relative paths: an open redirect would help phishing.
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
 
 
 @bp.route("/")
@@ -49,7 +43,7 @@ def login():
         if user is not None:
             session.clear()  # a fresh session on login (no fixation)
             login_user(user)
-            return redirect(_safe_next(request.args.get("next")) or url_for("dashboard.home"))
+            return redirect(safe_next(request.args.get("next")) or url_for("dashboard.home"))
         if problem == "locked":
             flash(pick("ログインの失敗が続いたため、このアカウントは一時的にロックされています。"
                        "しばらくしてからお試しください。",
