@@ -22,6 +22,13 @@ class WorkspaceError(ValueError):
     """Invalid input for a workspace operation; the message is shown to the user."""
 
 
+def set_user_password(user: User, password: str) -> None:
+    """Give an existing user a new password; their other sessions end."""
+    if len(password or "") < MIN_PASSWORD:
+        raise WorkspaceError(f"the password needs at least {MIN_PASSWORD} characters")
+    user.set_password(password)
+
+
 def questionnaire(qid: str) -> Questionnaire:
     """The loaded questionnaire with this id."""
     q = current_app.extensions["questionnaires"].get(qid)

@@ -28,6 +28,12 @@ class LoginForm(FlaskForm):
     password = PasswordField("password", validators=[_req(), Length(max=200)])
 
 
+class CodeForm(FlaskForm):
+    """The second login step: a 6-digit authenticator code (may be left empty)."""
+
+    code = StringField("code", validators=[Optional(), Length(max=20)])
+
+
 class OrganisationForm(FlaskForm):
     name = StringField("name", validators=[_req(), Length(max=200)])
     name_en = StringField("name_en", validators=[Optional(), Length(max=200)])
