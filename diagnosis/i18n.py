@@ -113,6 +113,21 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "login.code.label": ("確認コード（6桁）", "Code (6 digits)"),
     "login.code.submit": ("確認する", "Verify"),
     "login.back": ("ログイン画面に戻る", "Back to the login page"),
+    # passwords
+    "password.too_short": (
+        "パスワードは{n}文字以上にしてください。",
+        "The password needs at least {n} characters.",
+    ),
+    "password.blank": (
+        "空白だけのパスワードは使えません。",
+        "A password of only spaces cannot be used.",
+    ),
+    "password.weak": (
+        "このパスワードは推測されやすいため使えません。同じ文字の繰り返し、連続した数字、よく使われる語、"
+        "メールアドレスや名前を避け、無関係な単語をいくつか組み合わせてください。",
+        "This password is too easy to guess. Avoid repeated characters, sequences of digits, common "
+        "words and your e-mail address or name; combine a few unrelated words instead.",
+    ),
     "validation.control_chars": (
         "使用できない制御文字が含まれています。",
         "The text contains control characters that are not allowed.",
