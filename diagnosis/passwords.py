@@ -1,4 +1,5 @@
-"""Password policy: at least MIN_LENGTH characters, not blank, and hard to guess (zxcvbn).
+"""Password policy (at least MIN_LENGTH characters, not blank, hard to guess by zxcvbn) and
+the strength rule for the production SECRET_KEY.
 
 Plain Python (no Flask): the CLI, the web form and the workspace service share it. Messages are
 i18n keys, resolved by the caller in the language it shows.
@@ -6,7 +7,9 @@ i18n keys, resolved by the caller in the language it shows.
 
 from __future__ import annotations
 
+import math
 import re
+from collections import Counter
 from collections.abc import Iterable
 
 from zxcvbn import zxcvbn
@@ -39,4 +42,34 @@ def password_problem(password: str | None, user_inputs: Iterable[str | None] = (
         return "password.too_short"
     if zxcvbn(password[:_SCORED], user_inputs=_context_words(user_inputs))["score"] < MIN_SCORE:
         return "password.weak"
+    return None
+
+
+MIN_SECRET_KEY = 32
+# Bits by the per-character Shannon estimate, and zxcvbn's log10 of guesses: a random
+# secrets.token_hex(16) scores at least ~90 and ~29, a phrase like "my-app-secret-key-..." ~23.
+_MIN_SECRET_BITS = 80
+_MIN_SECRET_GUESSES_LOG10 = 25
+GENERATE_SECRET = "python -c 'import secrets; print(secrets.token_urlsafe(48))'"  # noqa: S105 - a command, not a key
+
+
+def _shannon_bits(text: str) -> float:
+    n = len(text)
+    return -sum(c / n * math.log2(c / n) for c in Counter(text).values()) * n
+
+
+def secret_key_problem(key: str | bytes | None) -> str | None:
+    """Why ``key`` is too weak to sign sessions in production, or None when it is strong enough."""
+    if not key:
+        return "is not set"
+    text = key.decode("latin-1") if isinstance(key, bytes) else str(key)
+    if text == "dev":
+        return "is the development placeholder 'dev'"
+    if not text.strip():
+        return "is only whitespace"
+    if len(text) < MIN_SECRET_KEY:
+        return f"is shorter than {MIN_SECRET_KEY} characters"
+    if (_shannon_bits(text) < _MIN_SECRET_BITS
+            or zxcvbn(text[:_SCORED])["guesses_log10"] < _MIN_SECRET_GUESSES_LOG10):
+        return "has too little variety to be random (repeats, sequences or words)"
     return None

@@ -6,7 +6,7 @@ import string
 import unicodedata
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
-from flask import Flask, Response, render_template
+from flask import Flask, Response, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -15,6 +15,7 @@ CSP = (
     "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
     "frame-ancestors 'none'"
 )
+HSTS = "max-age=31536000; includeSubDomains"
 
 MAX_NEXT = 2048
 # Printable ASCII other than the backslash (refused before quoting) stays as written; only
@@ -60,12 +61,21 @@ def safe_next(target: str | None) -> str | None:
 def init_app(app: Flask) -> None:
     """Add headers to every response and register error pages."""
 
+    production = not app.debug and app.config.get("ENV_NAME") != "development"
+
     @app.after_request
     def _headers(response: Response) -> Response:
         response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         response.headers.setdefault("X-Frame-Options", "DENY")
+        if production:
+            # Development serves plain http on loopback; a pinned HSTS there would break it.
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
+        if request.endpoint != "static":
+            # Every dynamic page is personal (dashboard, comments, CSV, PDF), carries a CSRF
+            # token, or shows an employee's own answers: no browser or proxy may keep a copy.
+            response.headers.setdefault("Cache-Control", "no-store")
         return response
 
     def _page(code: int, key: str, with_body: bool = True):
@@ -90,7 +100,6 @@ def init_app(app: Flask) -> None:
         app.logger.exception("unhandled error")
         return _page(500, "error.500")
 
-    if not app.debug and app.config.get("ENV_NAME") != "development":
-        app.config.setdefault("SESSION_COOKIE_SECURE", True)
+    if production:
         app.config["SESSION_COOKIE_SECURE"] = True
         app.config["REMEMBER_COOKIE_SECURE"] = True
