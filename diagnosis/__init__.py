@@ -35,6 +35,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     _check_secret_key(app)
+    from .display import finalize
+
+    # One hook for every {{ … }} of the web pages and the PDF (they share this environment).
+    app.jinja_options = {**app.jinja_options, "finalize": finalize}
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = (
             "sqlite:///" + os.path.join(app.instance_path, "teichaku.sqlite3")
