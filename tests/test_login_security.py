@@ -269,6 +269,20 @@ def test_totp_is_for_consultants_and_can_be_turned_off(app, client, runner, enro
     assert login(client, enrolled["consultant"]).headers["Location"] == "/dashboard"
 
 
+def test_login_starts_a_fresh_session(app, client, enrolled):
+    for who, finish in ((enrolled["lead_a"], False), (enrolled["consultant"], True)):
+        c = app.test_client()
+        with c.session_transaction() as s:
+            s["planted"] = "by-an-attacker"
+        login(c, who)
+        if finish:
+            c.post("/login/code", data={"code": enrolled["totp"].now()})
+        with c.session_transaction() as s:
+            assert "planted" not in s and "pending_login" not in s
+            assert re.fullmatch(r"\d+:\d+", s["_user_id"])  # id:session_version
+        assert c.get("/dashboard").status_code == 200
+
+
 # ------------------------------------------------------------------ migration
 
 
