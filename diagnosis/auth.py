@@ -134,7 +134,7 @@ def finish_login(pending: Any, code: str | None, address: str | None) -> User | 
 
 
 def _proof(user: User, email: str, nonce: str, expires: int) -> str:
-    # Bound to the session version, so a password change voids codes steps already begun.
+    # Bound to the session version, so a password change voids code steps already begun.
     message = f"login-code\x00{user.id}\x00{user.session_version or 0}\x00{email}\x00{nonce}\x00{expires}"
     return hmac.new(_secret(), message.encode(), hashlib.sha256).hexdigest()
 

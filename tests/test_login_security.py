@@ -303,7 +303,7 @@ def test_security_migration_downgrades_and_upgrades(app):
         downgrade(revision="0001")
         columns = {c["name"] for c in inspect(db.engine).get_columns("user")}
         assert "locked_until" in columns and "session_version" not in columns
-        upgrade(revision="0002_sec")
+        upgrade()
         columns = {c["name"] for c in inspect(db.engine).get_columns("user")}
         assert {"session_version", "totp_secret", "totp_last_step"} <= columns
         assert "locked_until" not in columns
