@@ -35,6 +35,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     _check_secret_key(app)
+    from .display import finalize
+
+    # One hook for every {{ … }} of the web pages and the PDF (they share this environment).
+    app.jinja_options = {**app.jinja_options, "finalize": finalize}
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = (
             "sqlite:///" + os.path.join(app.instance_path, "teichaku.sqlite3")
@@ -75,13 +79,21 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _check_secret_key(app: Flask) -> None:
-    """Refuse the development key outside development; give development a stable random key."""
+    """Refuse a weak key outside development; give development a stable random key."""
     key = app.config.get("SECRET_KEY")
     if app.config.get("ENV_NAME") != "development" and not app.config.get("TESTING"):
-        if not key or key == "dev" or len(str(key)) < 16:
+        from .passwords import GENERATE_SECRET, MIN_SECRET_KEY, secret_key_problem
+
+        problem = secret_key_problem(key)
+        if problem is not None:
+            # Anyone who can guess the key can forge a session cookie and log in as anyone.
             raise ConfigurationError(
-                "SECRET_KEY is required outside development: set TEICHAKU_SECRET_KEY "
-                "(at least 16 random characters) or SECRET_KEY in instance/config.py"
+                f"SECRET_KEY {problem}. Outside development it must be at least {MIN_SECRET_KEY} "
+                "random characters: set TEICHAKU_SECRET_KEY or SECRET_KEY in instance/config.py "
+                f"to the output of: {GENERATE_SECRET}\n"
+                f"SECRET_KEY が弱すぎます。開発環境以外では{MIN_SECRET_KEY}文字以上のランダムな値が必要です。"
+                f"{GENERATE_SECRET} の出力を TEICHAKU_SECRET_KEY または instance/config.py の "
+                "SECRET_KEY に設定してください。"
             )
         return
     if key == "dev" and not app.config.get("TESTING"):

@@ -96,6 +96,78 @@ def init_app(app: Flask) -> None:
             raise click.ClickException(str(exc)) from None
         click.echo(f"user {user.id}: {user.email} ({user.role})")
 
+    def _user_or_fail(email: str):
+        from .workspace import find_user
+
+        user = find_user(email)
+        if user is None:
+            raise click.ClickException(f"no user {email}")
+        return user
+
+    @app.cli.command("set-password")
+    @click.argument("email")
+    @click.password_option(envvar="TEICHAKU_NEW_PASSWORD", help="New password (or TEICHAKU_NEW_PASSWORD).")
+    def set_password_cmd(email, password):
+        """Give a user a new password; their existing sessions end."""
+        from .workspace import set_user_password
+
+        user = _user_or_fail(email)
+        try:
+            set_user_password(user, password)
+        except WorkspaceError as exc:
+            raise click.ClickException(str(exc)) from None
+        db.session.commit()
+        click.echo(f"password changed for {user.email}; their other sessions were ended")
+
+    @app.cli.command("deactivate-user")
+    @click.argument("email")
+    def deactivate_user_cmd(email):
+        """Stop a user logging in and end their sessions (their corrections and notes stay)."""
+        user = _user_or_fail(email)
+        user.active = False
+        user.revoke_sessions()
+        db.session.commit()
+        click.echo(f"user {user.email} deactivated")
+
+    @app.cli.command("totp-enrol")
+    @click.argument("email")
+    def totp_enrol_cmd(email):
+        """Turn on a consultant's second factor and print its secret once (scan it now)."""
+        import io
+
+        import qrcode
+
+        from .auth import new_totp_secret, totp_uri
+
+        user = _user_or_fail(email)
+        if not user.is_consultant:
+            raise click.ClickException("two-step verification is offered to consultants only")
+        user.totp_secret = new_totp_secret()
+        user.totp_last_step = None
+        user.revoke_sessions()  # a changed login method ends the sessions opened without it
+        db.session.commit()
+        uri = totp_uri(user)
+        qr = qrcode.QRCode(border=1)
+        qr.add_data(uri)
+        out = io.StringIO()
+        qr.print_ascii(out=out)
+        click.echo(out.getvalue())
+        click.echo(f"otpauth URI: {uri}")
+        click.echo(f"secret:      {user.totp_secret}")
+        click.echo("認証アプリでQRコードを読み取るか、シークレットを入力してください。この表示は一度だけです。")
+        click.echo("Scan the QR code or type the secret into an authenticator app. It is shown only once.")
+
+    @app.cli.command("totp-disable")
+    @click.argument("email")
+    def totp_disable_cmd(email):
+        """Turn off a user's second factor (e.g. a lost phone); their sessions end."""
+        user = _user_or_fail(email)
+        user.totp_secret = None
+        user.totp_last_step = None
+        user.revoke_sessions()
+        db.session.commit()
+        click.echo(f"two-step verification turned off for {user.email}")
+
     @app.cli.command("create-campaign")
     @click.argument("org")
     @click.argument("slug")

@@ -61,8 +61,13 @@ def from_environment(environ: os._Environ | dict | None = None) -> dict:
     return out
 # Survey submissions accepted per campaign per minute and process (default: max(60, headcount)).
 SURVEY_SUBMISSIONS_PER_MINUTE = None
-# Login: failed attempts before an account is locked, and for how long.
-LOGIN_MAX_FAILURES = 5
-LOGIN_LOCK_MINUTES = 15
+# Login back-off per (e-mail, client address) pair: this many failures are free, then each
+# next attempt from that address at that e-mail must wait LOGIN_BACKOFF_SECONDS, doubling per
+# failure up to LOGIN_BACKOFF_MAX_SECONDS. Other addresses are never held up (no lockout).
+LOGIN_FREE_FAILURES = 3
+LOGIN_BACKOFF_SECONDS = 2
+LOGIN_BACKOFF_MAX_SECONDS = 900
+# Minutes between the password step and the second-factor code step of a login.
+LOGIN_CODE_MINUTES = 5
 # Login attempts per client address per minute (in memory only; the address is never stored).
 LOGIN_ATTEMPTS_PER_MINUTE = 20

@@ -257,10 +257,27 @@ def _parse_date(value: str) -> dt.date:
     return day
 
 
+def _answer_window(campaign: Campaign) -> tuple[dt.date, dt.date | None]:
+    """First and last day answers could have been given (last None: still open, no end date)."""
+    ends = [d for d in (campaign.closes_on, campaign.closed_at.date() if campaign.closed_at else None)
+            if d is not None]
+    return campaign.opens_on, min(ends) if ends else None
+
+
+def _check_in_window(day: dt.date, campaign: Campaign) -> None:
+    first, last = _answer_window(campaign)
+    # An answer dated outside its wave would shift wave comparisons and response-rate timing.
+    if day < first:
+        raise ValueError(f"the date is before the campaign opened ({first.isoformat()})")
+    if last is not None and day > last:
+        raise ValueError(f"the date is after the campaign closed ({last.isoformat()})")
+
+
 class _RowReader:
     """Validates one data row into answers for :func:`add_response`."""
 
-    def __init__(self, questionnaire: Questionnaire, header: _Header) -> None:
+    def __init__(self, questionnaire: Questionnaire, header: _Header, campaign: Campaign) -> None:
+        self.campaign = campaign
         self.header = header
         self.items = {i.id: i for i in questionnaire.items}
         self.options = {i.id: _option_lookup(i) for i in questionnaire.items if i.options}
@@ -309,6 +326,7 @@ class _RowReader:
                 if raw.strip():
                     try:
                         submitted_on = _parse_date(raw)
+                        _check_in_window(submitted_on, self.campaign)
                     except ValueError as exc:
                         found.append(CSVError(line, col, f"{exc}: {_short(raw.strip())!r}"))
                 continue
@@ -394,7 +412,7 @@ def import_csv(campaign: Campaign, questionnaire: Questionnaire, data: bytes, *,
     header = _read_header(header_cells, questionnaire, errors, result)
     if errors:
         raise CSVImportError(errors)
-    reader = _RowReader(questionnaire, header)
+    reader = _RowReader(questionnaire, header, campaign)
     rows: list[dict[str, Any]] = []
     n_rows = 0
     try:

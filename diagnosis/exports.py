@@ -1,5 +1,6 @@
-"""CSV exports for spreadsheets: UTF-8 with BOM (Excel reads Japanese correctly) and cells that
-could start a formula neutralised with a leading apostrophe (CSV/formula injection).
+"""CSV exports for spreadsheets: UTF-8 with BOM (Excel reads Japanese correctly), cells that
+could start a formula neutralised with a leading apostrophe (CSV/formula injection, including
+full-width ＝ ＋ － ＠), and bidirectional controls removed.
 
 Both exports honour the anonymity rules of the diagnosis: the responses export carries no segment
 columns (a row with several segment values could single a person out) and is refused below
@@ -11,34 +12,48 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import select
 
+from .display import strip_bidi
 from .extensions import db
 from .models import Campaign, Comment, Response
 from .questionnaire import Questionnaire
 from .recommend.redact import redact
 
 BOM = "\ufeff"
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A spreadsheet starts a formula at = + - @; full-width and small forms (＝ ＋ － ＠ ﹦ …) are
+# the same characters after NFKC, and Excel trims leading spaces (also U+3000) before looking.
+FORMULA_STARTS = frozenset("=+-@")
+CONTROL_STARTS = ("\t", "\r", "\n")
 
 
 class ExportRefused(ValueError):
     """The export would break the anonymity rules; the message is shown to the user."""
 
 
+def could_start_formula(text: str) -> bool:
+    """True when a spreadsheet might read ``text`` as a formula (or a control-led cell)."""
+    if text.startswith(CONTROL_STARTS):
+        return True
+    head = text.lstrip()
+    return bool(head) and unicodedata.normalize("NFKC", head[0])[:1] in FORMULA_STARTS
+
+
 def neutralise(value: Any) -> Any:
-    """Text starting with = + - @ TAB or CR gets a leading apostrophe; numbers stay numbers."""
+    """Text that could start a formula gets a leading apostrophe; bidi controls are removed;
+    numbers stay numbers."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, int | float):
         return value
-    text = str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    text = strip_bidi(str(value))
+    return "'" + text if could_start_formula(text) else text
 
 
 def write_csv(rows: Iterable[Sequence[Any]]) -> bytes:

@@ -106,6 +106,42 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "選べるのは{max}つまでです。どれかを外してください。",
         "You can choose up to {max}. Please untick one.",
     ),
+    # login
+    "login.failed": (
+        "ログインできませんでした。メールアドレス、パスワード、確認コードをご確認のうえ、"
+        "もう一度お試しください。失敗が続いた場合は、少し時間をおいてからお試しください。",
+        "You could not be logged in. Please check the e-mail address, the password and the code, "
+        "and try again. After several failed attempts, wait a little before trying again.",
+    ),
+    "login.code.title": ("確認コード", "Verification code"),
+    "login.code.help": (
+        "2段階認証を設定している場合は、認証アプリに表示されている6桁のコードを入力してください。",
+        "If you use two-step verification, enter the 6-digit code shown in your authenticator app.",
+    ),
+    "login.code.not_enrolled": (
+        "2段階認証を設定していない場合、この画面はメールアドレスまたはパスワードが正しくありませんでした"
+        "という意味です。失敗が続いた場合は、少し時間をおいてからお試しください。",
+        "If you do not use two-step verification, this page means the e-mail address or password "
+        "was not correct. After several failed attempts, wait a little before trying again.",
+    ),
+    "login.code.label": ("確認コード（6桁）", "Code (6 digits)"),
+    "login.code.submit": ("確認する", "Verify"),
+    "login.back": ("ログイン画面に戻る", "Back to the login page"),
+    # passwords
+    "password.too_short": (
+        "パスワードは{n}文字以上にしてください。",
+        "The password needs at least {n} characters.",
+    ),
+    "password.blank": (
+        "空白だけのパスワードは使えません。",
+        "A password of only spaces cannot be used.",
+    ),
+    "password.weak": (
+        "このパスワードは推測されやすいため使えません。同じ文字の繰り返し、連続した数字、よく使われる語、"
+        "メールアドレスや名前を避け、無関係な単語をいくつか組み合わせてください。",
+        "This password is too easy to guess. Avoid repeated characters, sequences of digits, common "
+        "words and your e-mail address or name; combine a few unrelated words instead.",
+    ),
     "validation.control_chars": (
         "使用できない制御文字が含まれています。",
         "The text contains control characters that are not allowed.",

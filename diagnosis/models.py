@@ -73,16 +73,29 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[dt.datetime | None]
+    # Part of every session and remember-me cookie (see get_id); raising it ends them all.
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Base32 TOTP secret when the user has enrolled a second factor; None otherwise.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # The last 30-second time step a code was accepted for, so a code works only once.
+    totp_last_step: Mapped[int | None]
 
     organisations: Mapped[list[Organisation]] = relationship(
         secondary=user_organisations, back_populates="users", order_by="Organisation.name"
     )
 
+    def get_id(self) -> str:  # flask-login: what the session and remember cookie hold
+        """The user id with the session version, so a bumped version invalidates old cookies."""
+        return f"{self.id}:{self.session_version or 0}"
+
+    def revoke_sessions(self) -> None:
+        """End every existing session and remember-me cookie of this user (not committed)."""
+        self.session_version = (self.session_version or 0) + 1
+
     def set_password(self, password: str) -> None:
-        """Store a salted hash of the password."""
+        """Store a salted hash of the password; sessions opened with the old one end."""
         self.password_hash = generate_password_hash(password)
+        self.revoke_sessions()
 
     def check_password(self, password: str) -> bool:
         """True when the password matches the stored hash."""
@@ -246,3 +259,16 @@ class UsedNonce(db.Model):
     nonce: Mapped[str] = mapped_column(String(64))
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
     used_on: Mapped[dt.date] = mapped_column(default=today)
+
+
+class LoginThrottle(db.Model):
+    """Failed logins of one (e-mail, client address) pair, for back-off across workers.
+
+    ``key`` is a keyed hash of the pair: neither the address nor the e-mail is stored, and
+    nothing links a row to survey answers.
+    """
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    blocked_until: Mapped[dt.datetime | None]
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, render_template
+import string
+import unicodedata
+from urllib.parse import quote, unquote, urljoin, urlsplit
+
+from flask import Flask, Response, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -11,10 +15,53 @@ CSP = (
     "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
     "frame-ancestors 'none'"
 )
+HSTS = "max-age=31536000; includeSubDomains"
+
+MAX_NEXT = 2048
+# Printable ASCII other than the backslash (refused before quoting) stays as written; only
+# non-ASCII is percent-encoded, so a Location header never holds a character a browser could
+# fold into "/" or "\\".
+_KEEP = "".join(ch for ch in string.punctuation if ch != "\\")
+_PROBE_BASE = "https://teichaku.invalid/app/"
+
+
+def _is_local_path(candidate: str, allow_spaces: bool = False) -> bool:
+    """True when ``candidate`` can only be read as a path on this site."""
+    for ch in candidate:
+        kind = unicodedata.category(ch)
+        # Cc/Cf: tab, CR, LF and bidi or zero-width marks, which browsers drop or parsers split on;
+        # Z*: whitespace, which browsers strip, turning "/ /evil" into "//evil".
+        if ch == "\\" or kind[0] == "C" or (kind[0] == "Z" and not allow_spaces):
+            return False
+    if not candidate.startswith("/") or candidate.startswith("//"):
+        return False  # "//host", "///host" and "https:host" all leave the site in a browser
+    parts = urlsplit(candidate)
+    if parts.scheme or parts.netloc:
+        return False
+    resolved = urlsplit(urljoin(_PROBE_BASE, candidate))
+    return resolved.scheme == "https" and resolved.netloc == "teichaku.invalid"
+
+
+def safe_next(target: str | None) -> str | None:
+    """``target`` as a same-site path safe for a Location header, or None when it is not one.
+
+    The raw text, its NFKC form (full-width "／" and "＼" fold to "/" and "\\") and its
+    percent-decoded form must each be a path on this site; non-ASCII is then percent-encoded.
+    """
+    if not isinstance(target, str) or not target or len(target) > MAX_NEXT:
+        return None
+    if not _is_local_path(target) or not _is_local_path(unicodedata.normalize("NFKC", target)):
+        return None
+    # Decoded, an encoded space in a query string is legitimate; an encoded "//" or control is not.
+    if not _is_local_path(unquote(target), allow_spaces=True):
+        return None
+    return quote(target, safe=_KEEP)
 
 
 def init_app(app: Flask) -> None:
     """Add headers to every response and register error pages."""
+
+    production = not app.debug and app.config.get("ENV_NAME") != "development"
 
     @app.after_request
     def _headers(response: Response) -> Response:
@@ -22,6 +69,13 @@ def init_app(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         response.headers.setdefault("X-Frame-Options", "DENY")
+        if production:
+            # Development serves plain http on loopback; a pinned HSTS there would break it.
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
+        if request.endpoint != "static":
+            # Every dynamic page is personal (dashboard, comments, CSV, PDF), carries a CSRF
+            # token, or shows an employee's own answers: no browser or proxy may keep a copy.
+            response.headers.setdefault("Cache-Control", "no-store")
         return response
 
     def _page(code: int, key: str, with_body: bool = True):
@@ -46,7 +100,6 @@ def init_app(app: Flask) -> None:
         app.logger.exception("unhandled error")
         return _page(500, "error.500")
 
-    if not app.debug and app.config.get("ENV_NAME") != "development":
-        app.config.setdefault("SESSION_COOKIE_SECURE", True)
+    if production:
         app.config["SESSION_COOKIE_SECURE"] = True
         app.config["REMEMBER_COOKIE_SECURE"] = True

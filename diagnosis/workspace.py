@@ -10,16 +10,38 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from .extensions import db
+from .i18n import gettext
 from .models import ROLES, Campaign, Organisation, User
+from .passwords import MIN_LENGTH, password_problem
 from .questionnaire import Questionnaire
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-MIN_PASSWORD = 10
 
 
 class WorkspaceError(ValueError):
     """Invalid input for a workspace operation; the message is shown to the user."""
+
+
+class WeakPasswordError(WorkspaceError):
+    """The password breaks the policy; the message gives the reason in Japanese and English."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        super().__init__(" / ".join(gettext(key, lang, n=MIN_LENGTH) for lang in ("ja", "en")))
+
+
+def check_password(password: str, email: str | None = None, name: str | None = None) -> None:
+    """Raise WeakPasswordError when the password breaks the policy (see diagnosis.passwords)."""
+    problem = password_problem(password, (email, name))
+    if problem is not None:
+        raise WeakPasswordError(problem)
+
+
+def set_user_password(user: User, password: str) -> None:
+    """Give an existing user a new password (policy checked); their other sessions end."""
+    check_password(password, user.email, user.name)
+    user.set_password(password)
 
 
 def questionnaire(qid: str) -> Questionnaire:
@@ -96,8 +118,7 @@ def create_user(email: str, name: str, role: str, password: str,
         raise WorkspaceError("a valid e-mail address is required")
     if role not in ROLES:
         raise WorkspaceError(f"role must be one of {', '.join(ROLES)}")
-    if len(password or "") < MIN_PASSWORD:
-        raise WorkspaceError(f"the password needs at least {MIN_PASSWORD} characters")
+    check_password(password, email, name)
     if db.session.scalar(select(User).where(func.lower(User.email) == email)) is not None:
         raise WorkspaceError(f"a user with e-mail {email} already exists")
     user = User(email=email, name=(name or email).strip(), role=role)

@@ -319,6 +319,34 @@ def test_bad_submitted_on(ctx, value, reason):
     assert (line, column) == (2, "column 21 (submitted_on)") and reason in message
 
 
+@pytest.mark.parametrize(("opens", "closes", "closed_at", "value", "reason"), [
+    (dt.date(2026, 1, 1), None, None, "2025-12-31", "before the campaign opened (2026-01-01)"),
+    (dt.date(2026, 1, 1), None, None, "2025/12/31 23:59:59", "before the campaign opened"),
+    (dt.date(2026, 1, 1), dt.date(2026, 3, 31), None, "2026-04-01", "after the campaign closed (2026-03-31)"),
+    (dt.date(2026, 1, 1), dt.date(2026, 3, 31), dt.datetime(2026, 2, 10, 9), "2026-02-11",
+     "after the campaign closed (2026-02-10)"),
+    (dt.date(2026, 1, 1), None, None, (today() + dt.timedelta(days=30)).isoformat(), "future"),
+])
+def test_submitted_on_outside_the_campaign_is_refused(ctx, opens, closes, closed_at, value, reason):
+    campaign = find_campaign(SLUG)
+    campaign.opens_on, campaign.closes_on, campaign.closed_at = opens, closes, closed_at
+    db.session.commit()
+    rows = [valid_row(submitted_on=opens.isoformat()), valid_row(submitted_on=value)]
+    err = import_errors(to_csv(rows))
+    (line, column, message), = err.errors
+    assert (line, column) == (3, "column 20 (submitted_on)") and reason in message
+    assert value.split(" ")[0] in message  # the offending value is quoted back
+
+
+def test_submitted_on_on_the_first_and_last_day_is_accepted(ctx):
+    find_campaign(SLUG).closes_on = dt.date(2026, 3, 31)
+    db.session.commit()
+    rows = [valid_row(submitted_on="2026-01-01"), valid_row(submitted_on="2026/03/31 18:00")]
+    assert run_import(to_csv(rows)).imported == 2
+    assert sorted(r.submitted_on for r in db.session.scalars(select(Response))) == [
+        dt.date(2026, 1, 1), dt.date(2026, 3, 31)]
+
+
 def test_more_values_than_header(ctx):
     row = valid_row()
     err = import_errors(to_csv([dict(enumerate([*row.values(), "stray"]))], list(row)))

@@ -120,6 +120,9 @@ def test_every_dashboard_form_needs_a_csrf_token(app, client, both):
                                                "password": "long-enough-pw"}),
         ("/logout", {}),
     ]
+    with client.session_transaction() as s:
+        s["pending_login"] = {"e": both["consultant"], "n": "0", "x": 0, "p": "0"}
+    forms.append(("/login/code", {"code": "123456"}))
     for path, data in forms:
         r = client.post(path, data=data)
         assert r.status_code == 400, path

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import secrets
+from pathlib import Path
+
 import pytest
 
 from diagnosis import ConfigurationError, create_app
@@ -32,9 +35,29 @@ def test_min_group_never_below_three():
 def test_secret_key_required_outside_development():
     with pytest.raises(ConfigurationError, match="SECRET_KEY"):
         create_app({"ENV_NAME": "production", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
-    app = create_app({"ENV_NAME": "production", "SECRET_KEY": "x" * 32,
+    app = create_app({"ENV_NAME": "production", "SECRET_KEY": secrets.token_urlsafe(48),
                       "SQLALCHEMY_DATABASE_URI": "sqlite://"})
     assert app.config["SESSION_COOKIE_SECURE"] is True
+
+
+@pytest.mark.parametrize("key", [
+    " " * 16, " " * 40, "\t\n" * 20, "a" * 16, "aaaaaaaaaaaaaaaa", "a" * 64, "x" * 32, "dev", "",
+    "0123456789abcdef" * 2, "abcdefghijklmnopqrstuvwxyz012345", "my-teichaku-secret-key-production",
+    secrets.token_urlsafe(16),  # random, but only 22 characters
+])
+def test_weak_secret_keys_are_refused_outside_development(key):
+    with pytest.raises(ConfigurationError) as err:
+        create_app({"ENV_NAME": "production", "SECRET_KEY": key, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    message = str(err.value)
+    assert "secrets.token_urlsafe(48)" in message and "TEICHAKU_SECRET_KEY" in message
+    assert "ランダム" in message
+
+
+@pytest.mark.parametrize("key", [secrets.token_urlsafe(48), secrets.token_hex(16), secrets.token_hex(32),
+                                 secrets.token_urlsafe(24)])
+def test_random_secret_keys_are_accepted(key):
+    app = create_app({"ENV_NAME": "production", "SECRET_KEY": key, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert app.config["SECRET_KEY"] == key
 
 
 def test_default_database_is_sqlite_in_instance(monkeypatch):
@@ -91,3 +114,34 @@ def test_checklist_option_with_an_unknown_cause_stops_start_up(tmp_path):
     msg = str(err.value)
     assert "ai-adoption.yaml" in msg and "item 'reason_choices'" in msg
     assert "option 'nobody_to_ask' names an unknown cause 'suport'" in msg
+
+
+def test_hsts_in_production_only(client):
+    assert "Strict-Transport-Security" not in client.get("/login").headers  # development: http
+    app = create_app({"ENV_NAME": "production", "SECRET_KEY": secrets.token_urlsafe(48),
+                      "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    r = app.test_client().get("/login")
+    assert r.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+
+
+def test_dynamic_pages_are_never_cached(app, client, world):
+    from conftest import login
+    from dashboard_helpers import fill
+
+    from diagnosis.extensions import db
+
+    with app.app_context():
+        fill(world["campaign_a"], 10, comment="上司が使っていない")
+        db.session.commit()
+    assert client.get("/login").headers["Cache-Control"] == "no-store"
+    assert client.get(f"/s/{world['token_a']}").headers["Cache-Control"] == "no-store"
+    login(client, world["lead_a"])
+    a = world["campaign_a"]
+    for path in ("/dashboard", f"/orgs/{world['org_a']}", f"/campaigns/{a}", f"/campaigns/{a}/comments",
+                 f"/campaigns/{a}/interviews", f"/campaigns/{a}/export/responses.csv",
+                 f"/campaigns/{a}/export/diagnosis.csv", f"/campaigns/{a}/qr.svg"):
+        r = client.get(path)
+        assert r.status_code == 200, path
+        assert r.headers["Cache-Control"] == "no-store", path
+    static = client.get("/static/" + sorted(p.name for p in Path(app.static_folder).iterdir())[0])
+    assert static.status_code == 200 and "no-store" not in static.headers.get("Cache-Control", "")

@@ -14,18 +14,35 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
-from ..i18n import LazyPick
+from ..i18n import LazyPick, gettext
+from ..passwords import MIN_LENGTH, password_problem
 
 
 def _req():
     return InputRequired(message=LazyPick("この項目は必須です。", "This field is required."))
 
 
+class StrongPassword:
+    """Validator: the password policy, with the form's e-mail and name as words to avoid."""
+
+    def __call__(self, form: FlaskForm, field) -> None:
+        context = [getattr(form, f).data for f in ("email", "name") if hasattr(form, f)]
+        problem = password_problem(field.data, context)
+        if problem is not None:
+            raise ValidationError(gettext(problem, n=MIN_LENGTH))
+
+
 class LoginForm(FlaskForm):
     email = EmailField("email", validators=[_req(), Length(max=254)])
     password = PasswordField("password", validators=[_req(), Length(max=200)])
+
+
+class CodeForm(FlaskForm):
+    """The second login step: a 6-digit authenticator code (may be left empty)."""
+
+    code = StringField("code", validators=[Optional(), Length(max=20)])
 
 
 class OrganisationForm(FlaskForm):
@@ -52,7 +69,7 @@ class UserForm(FlaskForm):
     email = EmailField("email", validators=[_req(), Email(check_deliverability=False),
                                             Length(max=254)])
     name = StringField("name", validators=[_req(), Length(max=200)])
-    password = PasswordField("password", validators=[_req(), Length(min=10, max=200)])
+    password = PasswordField("password", validators=[_req(), Length(max=200), StrongPassword()])
 
 
 class ConfirmForm(FlaskForm):

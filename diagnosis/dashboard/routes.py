@@ -5,11 +5,12 @@ from __future__ import annotations
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from ..auth import authenticate, campaign_or_404, consultant_required, organisation_or_404
+from ..auth import begin_login, campaign_or_404, consultant_required, finish_login, organisation_or_404
 from ..extensions import db
-from ..i18n import pick
-from ..models import utcnow
+from ..i18n import gettext, pick
+from ..models import User, utcnow
 from ..ratelimit import limiter
+from ..security import safe_next
 from ..workspace import (
     WorkspaceError,
     create_campaign,
@@ -17,15 +18,10 @@ from ..workspace import (
     create_user,
 )
 from . import bp
-from .forms import CampaignForm, ConfirmForm, LoginForm, OrganisationForm, UserForm
+from .forms import CampaignForm, CodeForm, ConfirmForm, LoginForm, OrganisationForm, UserForm
 from .services import response_counts
 
-
-def _safe_next(target: str | None) -> str | None:
-    # Only same-site relative paths: an open redirect would help phishing.
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
+PENDING_LOGIN = "pending_login"
 
 
 @bp.route("/")
@@ -38,33 +34,56 @@ def index():
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    """Log in with e-mail and password."""
+    """Log in, step 1: e-mail and password."""
     form = LoginForm()
     if request.method == "POST" and not limiter.hit(
             f"login:{request.remote_addr}", current_app.config["LOGIN_ATTEMPTS_PER_MINUTE"], 60):
         # The address is used only in memory for this window and never stored.
         return render_template("dashboard/login.html", form=form, throttled=True), 429
     if form.validate_on_submit():
-        user, problem = authenticate(form.email.data, form.password.data)
+        next_url = safe_next(request.args.get("next"))
+        user, pending = begin_login(form.email.data, form.password.data, request.remote_addr,
+                                    next_url)
         if user is not None:
-            session.clear()  # a fresh session on login (no fixation)
-            login_user(user)
-            return redirect(_safe_next(request.args.get("next")) or url_for("dashboard.home"))
-        if problem == "locked":
-            flash(pick("ログインの失敗が続いたため、このアカウントは一時的にロックされています。"
-                       "しばらくしてからお試しください。",
-                       "Too many failed logins: this account is locked for a while. "
-                       "Please try again later."), "error")
-        else:
-            flash(pick("メールアドレスまたはパスワードが正しくありません。",
-                       "The e-mail address or password is not correct."), "error")
+            return _logged_in(user, next_url)
+        # Every other outcome goes to the code step, whatever the cause, so the answer never
+        # says whether the account exists, the password was right or the address is throttled.
+        session[PENDING_LOGIN] = pending
+        return redirect(url_for("dashboard.login_code"))
     return render_template("dashboard/login.html", form=form)
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+def login_code():
+    """Log in, step 2: the authenticator code (explains a wrong password to everyone else)."""
+    if PENDING_LOGIN not in session:
+        return redirect(url_for("dashboard.login"))
+    form = CodeForm()
+    if request.method == "POST" and not limiter.hit(
+            f"login:{request.remote_addr}", current_app.config["LOGIN_ATTEMPTS_PER_MINUTE"], 60):
+        return render_template("dashboard/login_code.html", form=form, throttled=True), 429
+    if form.validate_on_submit():
+        pending = session.pop(PENDING_LOGIN, None)  # one code attempt per password attempt
+        user = finish_login(pending, form.code.data, request.remote_addr)
+        if user is not None:
+            return _logged_in(user, safe_next(pending.get("next")))
+        flash(gettext("login.failed"), "error")
+        return redirect(url_for("dashboard.login"))
+    return render_template("dashboard/login_code.html", form=form)
+
+
+def _logged_in(user: User, next_url: str | None):
+    session.clear()  # a fresh session on login (no fixation)
+    login_user(user)
+    return redirect(next_url or url_for("dashboard.home"))
 
 
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    """Log out (POST with CSRF, so a link on another site cannot log people out)."""
+    """Log out everywhere: the session version moves on, so copies of the cookie stop working."""
+    current_user.revoke_sessions()
+    db.session.commit()
     logout_user()
     return redirect(url_for("dashboard.login"))
 

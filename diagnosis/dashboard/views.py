@@ -20,6 +20,7 @@ from ..i18n import current_lang, pick
 from ..interviews import InterviewError
 from ..models import SEGMENT_FIELDS, Campaign
 from ..recommend.redact import redact
+from ..security import safe_next
 from ..workspace import survey_url
 from . import bp, services
 from .forms import ConfirmForm, CorrectionForm, InterviewForm, NoteForm
@@ -156,8 +157,8 @@ def correct_comment(campaign_id: int, comment_id: int):
     flash(pick("分類を修正しました。診断に反映されています。",
                "The cause was corrected; the diagnosis already uses it.") if form.label.data
           else pick("修正を取り消しました。", "The correction was removed."), "success")
-    back = form.next.data or ""
-    if not back.startswith(f"/campaigns/{campaign.id}/") or "//" in back or "\\" in back:
+    back = safe_next(form.next.data)
+    if back is None or not back.startswith(f"/campaigns/{campaign.id}/"):
         back = url_for("dashboard.comments", campaign_id=campaign.id)
     return redirect(f"{back}#c{comment.id}" if "#" not in back else back)
 
