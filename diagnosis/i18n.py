@@ -78,6 +78,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "回答は {date} から受け付けます。その日以降にもう一度このリンクを開いてください。",
         "Answers are accepted from {date}. Please open this link again then.",
     ),
+    # dashboard
+    "dashboard.rate_capped": (
+        "回答数（{n}件）が従業員数（{employees}人）を上回っているため、回答率は100%と表示しています。"
+        "従業員数の設定と、同じ人からの重複回答がないかをご確認ください。",
+        "There are more responses ({n}) than employees ({employees}), so the response rate is shown "
+        "as 100%. Please check the employee count and whether people answered more than once.",
+    ),
     "validation.required": ("この項目は必須です。", "This question needs an answer."),
     "validation.choice": ("選択肢から選んでください。", "Please choose one of the options."),
     "validation.too_long": (
