@@ -78,6 +78,27 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "回答は {date} から受け付けます。その日以降にもう一度このリンクを開いてください。",
         "Answers are accepted from {date}. Please open this link again then.",
     ),
+    # survey abuse (issue 16): limits and personal links
+    "survey.limited.title": (
+        "短時間に送信が続いたため、受付を一時的に止めています",
+        "Several answers were sent in a short time, so we have paused for a moment",
+    ),
+    "survey.limited.body": (
+        "この端末またはネットワークから、このアンケートへの送信が短時間に続きました。入力した回答はこのページに残っています。"
+        "約{minutes}分後に、もう一度「回答を送信する」を押してください。",
+        "Several answers to this survey came from this device or network in a short time. "
+        "Your answers are still on this page: please press “Submit my answers” again in about {minutes} min.",
+    ),
+    "survey.limited_form.title": (
+        "アクセスが集中しています",
+        "This survey was opened many times",
+    ),
+    "survey.limited_form.body": (
+        "この端末またはネットワークから、このアンケートが短時間に何度も開かれました。"
+        "お手数ですが、約{minutes}分後にもう一度このリンクを開いてください。",
+        "This survey was opened many times from this device or network in a short time. "
+        "Please open the link again in about {minutes} min.",
+    ),
     # dashboard
     "dashboard.rate_capped": (
         "回答数（{n}件）が従業員数（{employees}人）を上回っているため、回答率は100%と表示しています。"

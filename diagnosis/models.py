@@ -7,7 +7,7 @@ import secrets
 from typing import Any
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, Column, ForeignKey, String, Table, UniqueConstraint
+from sqlalchemy import JSON, Column, Double, ForeignKey, String, Table, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -244,3 +244,17 @@ class UsedNonce(db.Model):
     nonce: Mapped[str] = mapped_column(String(64))
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
     used_on: Mapped[dt.date] = mapped_column(default=today)
+
+
+class RateLimitCounter(db.Model):
+    """A fixed-window rate-limit counter shared by every worker (the ``database`` limiter store).
+
+    The key holds a scope and a salted hash of a client address or browser token, never the
+    address itself; a row is useless after ``expires_at`` and is deleted soon after.
+    """
+
+    __tablename__ = "rate_limit"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    hits: Mapped[int] = mapped_column(default=0)
+    expires_at: Mapped[float] = mapped_column(Double, index=True)  # Unix time, shared by all hosts

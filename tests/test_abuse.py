@@ -2,11 +2,260 @@
 
 from __future__ import annotations
 
-from conftest import login
-from dashboard_helpers import fill
+import re
 
+import pytest
+from conftest import PASSWORD, login
+from dashboard_helpers import fill
+from sqlalchemy import func, inspect, select
+
+from diagnosis import create_app
 from diagnosis.extensions import db
-from diagnosis.models import Campaign
+from diagnosis.models import Campaign, RateLimitCounter, Response
+from diagnosis.ratelimit import DatabaseStorage, client_address
+
+NONCE = re.compile(r'name="nonce" type="hidden" value="([^"]+)"')
+KEPT_ANSWER = "月1回の研修があれば使うと思います。"
+
+
+def answers(**over):
+    data = {
+        "usage": "monthly",
+        "pu_useful": "4", "pu_usecase": "2", "pu_goal": "dk", "pu_nofit": "2",
+        "le_exec": "3", "le_manager": "2", "le_policy": "1", "le_fringe": "4",
+        "su_skill": "2", "su_training": "1", "su_ask": "2", "su_hard": "4",
+        "reasons": "使い方がよくわからないし、聞ける人もいない。", "help_wanted": KEPT_ANSWER,
+        "department": "sales",
+    }
+    data.update(over)
+    return data
+
+
+def open_form(client, path, addr):
+    """GET the survey; (status, nonce or None, response)."""
+    r = client.get(path, environ_base={"REMOTE_ADDR": addr})
+    m = NONCE.search(r.get_data(as_text=True))
+    return r.status_code, (m.group(1) if m else None), r
+
+
+def answer(client, path, addr, **over):
+    """GET the form and POST it, as a script would; returns the POST response."""
+    _, nonce, _ = open_form(client, path, addr)
+    return client.post(path, data=answers(nonce=nonce or "none", **over),
+                       environ_base={"REMOTE_ADDR": addr})
+
+
+def stored(app, campaign_id=None) -> int:
+    with app.app_context():
+        stmt = select(func.count()).select_from(Response)
+        if campaign_id is not None:
+            stmt = stmt.where(Response.campaign_id == campaign_id)
+        return db.session.scalar(stmt)
+
+
+def assert_polite_429(r, *texts):
+    assert r.status_code == 429
+    assert 0 < int(r.headers["Retry-After"]) <= 3600
+    html = r.get_data(as_text=True)
+    assert "Traceback" not in html
+    for t in texts:
+        assert t in html
+    return html
+
+
+# ------------------------------------------------------------------ the finding, replayed
+
+
+def test_flood_from_one_client_stores_a_handful_and_others_still_get_through(app, client, world):
+    """The finding: 70 GET+POST pairs from one client in under two seconds stored 60 responses."""
+    path, flooder = f"/s/{world['token_a']}", "203.0.113.50"
+    statuses = [answer(client, path, flooder).status_code for _ in range(70)]
+    assert stored(app) <= 5
+    assert statuses[:3] == [302, 302, 302] and set(statuses[3:]) == {429}
+    # the refusal is polite, bilingual, says how long to wait, and keeps the answers
+    r = answer(client, path, flooder)
+    html = assert_polite_429(r, "短時間に送信が続いたため", "回答はこのページに残っています", KEPT_ANSWER)
+    assert re.search(r"約\d+分後", html)
+    r = answer(client, path + "?lang=en", flooder, lang="en")
+    assert_polite_429(r, "Several answers were sent in a short time", "Your answers are still on this page",
+                      KEPT_ANSWER)
+    # a different client (another address, no cookie) is not refused
+    other = app.test_client()
+    assert answer(other, path, "192.0.2.77").status_code == 302
+    # nor are 30 colleagues behind the flooder's own office NAT address, each in their own browser
+    colleagues = [answer(app.test_client(), path, flooder).status_code for _ in range(30)]
+    assert colleagues == [302] * 30
+    assert stored(app) == 3 + 1 + 30
+
+
+def test_flood_without_cookies_stores_nothing_and_soon_hits_the_address_limit(app, world):
+    app.config["SURVEY_FORMS_PER_ADDRESS"] = 10
+    path, bot_addr = f"/s/{world['token_a']}", "203.0.113.60"
+    bot = app.test_client(use_cookies=False)
+    posts, gets = [], []
+    for _ in range(15):
+        status, nonce, _ = open_form(bot, path, bot_addr)
+        gets.append(status)
+        r = bot.post(path, data=answers(nonce=nonce or "none"), environ_base={"REMOTE_ADDR": bot_addr})
+        posts.append(r.status_code)
+    assert stored(app) == 0
+    # without the cookie its nonce was issued to, a submission is refused with the answers kept
+    assert posts[0] == 400
+    first = gets.index(429)
+    assert first <= 10 and set(gets[first:]) == {429}
+    _, _, r = open_form(bot, path, bot_addr)
+    assert_polite_429(r, "短時間に何度も開かれました")
+    # someone else in another office opens and answers normally
+    assert answer(app.test_client(), path, "192.0.2.80").status_code == 302
+
+
+def test_flood_that_throws_away_cookies_stops_at_the_address_limit(app, world):
+    app.config["SURVEY_SUBMISSIONS_PER_ADDRESS"] = 5
+    path, addr = f"/s/{world['token_a']}", "203.0.113.70"
+    statuses = [answer(app.test_client(), path, addr).status_code for _ in range(20)]
+    assert statuses[:5] == [302] * 5 and set(statuses[5:]) == {429}
+    assert stored(app) == 5
+    assert answer(app.test_client(), path, "192.0.2.81").status_code == 302
+
+
+def test_default_address_limit_follows_headcount(app, world):
+    """Org B has 8 employees: the per-address floor (30) still lets a whole office through."""
+    path, addr = f"/s/{world['token_b']}", "203.0.113.80"
+    statuses = [answer(app.test_client(), path, addr).status_code for _ in range(31)]
+    assert statuses[:30] == [302] * 30 and statuses[30] == 429
+
+
+def test_double_click_does_not_use_up_the_browser_limit(app, client, world):
+    path, addr = f"/s/{world['token_a']}", "203.0.113.90"
+    _, nonce, _ = open_form(client, path, addr)
+    for _ in range(5):  # a double click, then refreshes of the POST
+        r = client.post(path, data=answers(nonce=nonce), environ_base={"REMOTE_ADDR": addr})
+        assert r.status_code == 302 and "/thanks" in r.headers["Location"]
+    assert stored(app) == 1
+    assert [answer(client, path, addr).status_code for _ in range(2)] == [302, 302]
+
+
+def test_forwarded_for_is_ignored_unless_a_proxy_is_trusted(app_config, app, world):
+    path = f"/s/{world['token_a']}"
+    app.config["SURVEY_SUBMISSIONS_PER_ADDRESS"] = 1
+    statuses = []
+    for i in range(3):
+        c = app.test_client()
+        _, nonce, _ = open_form(c, path, "10.0.0.1")
+        statuses.append(c.post(path, data=answers(nonce=nonce), environ_base={"REMOTE_ADDR": "10.0.0.1"},
+                               headers={"X-Forwarded-For": f"198.51.100.{i}"}).status_code)
+    assert statuses == [302, 429, 429]  # a client cannot pick its own address
+    proxied = create_app(dict(app_config, PROXY_FIX_X_FOR=1, SURVEY_SUBMISSIONS_PER_ADDRESS=1))
+    for i in range(3):  # behind one trusted proxy, each employee's own address counts
+        c = proxied.test_client()
+        r = c.get(path, environ_base={"REMOTE_ADDR": "10.0.0.1"}, headers={"X-Forwarded-For": f"198.51.100.{i}"})
+        nonce = NONCE.search(r.get_data(as_text=True)).group(1)
+        r = c.post(path, data=answers(nonce=nonce), environ_base={"REMOTE_ADDR": "10.0.0.1"},
+                   headers={"X-Forwarded-For": f"198.51.100.{i}"})
+        assert r.status_code == 302
+    with proxied.app_context():
+        db.engine.dispose()
+
+
+def test_ipv6_clients_are_limited_by_their_64(app):
+    def key(addr):
+        with app.test_request_context(environ_base={"REMOTE_ADDR": addr}):
+            return client_address()
+
+    assert key("2001:db8:1:2::5") == key("2001:db8:1:2:ffff::9") == "2001:db8:1:2::/64"
+    assert key("2001:db8:1:3::5") != key("2001:db8:1:2::5")
+    assert key("::ffff:192.0.2.1") == "192.0.2.1" == key("192.0.2.1")
+
+
+# ------------------------------------------------------------------ shared across processes
+
+
+def test_limits_are_shared_by_two_processes_on_one_database(app_config, app, world):
+    """Two app instances (two gunicorn workers) on one SQLite file count together."""
+    other = create_app(app_config)
+    path, addr = f"/s/{world['token_a']}", "203.0.113.100"
+    for a in (app, other):
+        a.config["SURVEY_SUBMISSIONS_PER_ADDRESS"] = 2
+        a.config["LOGIN_ATTEMPTS_PER_MINUTE"] = 3
+    try:
+        assert answer(app.test_client(), path, addr).status_code == 302
+        assert answer(other.test_client(), path, addr).status_code == 302
+        assert answer(app.test_client(), path, addr).status_code == 429
+        assert answer(other.test_client(), path, addr).status_code == 429
+        # login attempts: two on one worker, one on the other, and the fourth is refused anywhere
+        env = {"REMOTE_ADDR": "203.0.113.101"}
+        for a in (app, app, other):
+            r = a.test_client().post("/login", data={"email": world["lead_a"], "password": "wrong-password"},
+                                     environ_base=env)
+            assert r.status_code == 200
+        r = other.test_client().post("/login", data={"email": world["lead_a"], "password": PASSWORD},
+                                     environ_base=env)
+        assert r.status_code == 429 and int(r.headers["Retry-After"]) <= 60
+        assert "アクセスが集中しています" in r.get_data(as_text=True)
+    finally:
+        with other.app_context():
+            db.engine.dispose()
+
+
+def test_memory_store_is_per_process_which_is_why_it_is_not_the_default(app_config, app, world):
+    assert app.config["RATELIMIT_STORAGE_URL"] == "database"
+    one = create_app(dict(app_config, RATELIMIT_STORAGE_URL="memory://", SURVEY_SUBMISSIONS_PER_ADDRESS=1))
+    two = create_app(dict(app_config, RATELIMIT_STORAGE_URL="memory://", SURVEY_SUBMISSIONS_PER_ADDRESS=1))
+    path, addr = f"/s/{world['token_a']}", "203.0.113.110"
+    try:
+        assert answer(one.test_client(), path, addr).status_code == 302
+        assert answer(one.test_client(), path, addr).status_code == 429
+        assert answer(two.test_client(), path, addr).status_code == 302  # the other process never knew
+    finally:
+        for a in (one, two):
+            with a.app_context():
+                db.engine.dispose()
+
+
+def test_database_store_windows_expire_and_are_swept(app):
+    now = [1000.0]
+    with app.app_context():
+        store = DatabaseStorage(lambda: db.engine, clock=lambda: now[0])
+        assert [store.incr("k", 60) for _ in range(3)] == [1, 2, 3]
+        assert store.get("k") == 3 and store.get_expiry("k") == 1060.0
+        store.incr("short", 10)
+        now[0] = 1061.0  # the window closed: counting starts again in a new one
+        assert store.get("k") == 0
+        assert store.incr("k", 60) == 1 and store.get_expiry("k") == 1121.0
+        now[0] = 1200.0
+        store.incr("fresh", 60)  # the first hit of a process sweeps expired rows
+        assert set(db.session.scalars(select(RateLimitCounter.key))) == {"fresh"}
+        assert store.check()
+        store.clear("fresh")
+        assert store.get("fresh") == 0
+
+
+def test_a_broken_store_lets_employees_through_and_says_so(app, client, world, caplog):
+    from sqlalchemy import text
+
+    with app.app_context():
+        db.session.execute(text("DROP TABLE rate_limit"))
+        db.session.commit()
+    with caplog.at_level("INFO", logger="teichaku.events"):
+        assert answer(client, f"/s/{world['token_a']}", "203.0.113.8").status_code == 302
+    assert stored(app) == 1
+    assert any(r.getMessage() == "ratelimit_store_error" for r in caplog.records)
+
+
+def test_store_holds_neither_the_address_nor_the_browser_token(app, client, world):
+    path, addr = f"/s/{world['token_a']}", "203.0.113.9"
+    assert answer(client, path, addr).status_code == 302
+    with client.session_transaction() as sess:
+        token = sess["survey_browser"]
+    with app.app_context():
+        keys = db.session.scalars(select(RateLimitCounter.key)).all()
+        assert len(keys) == 4  # form and submission, per browser and per address
+        for key in keys:
+            assert addr not in key and token not in key
+        response = db.session.scalars(select(Response)).one()
+        row = repr((response.answers, response.segments(), response.lang, response.source))
+        assert addr not in row and token not in row and "survey_browser" not in row
+
 
 # ------------------------------------------------------------------ response rate
 
@@ -30,3 +279,29 @@ def test_response_rate_never_reads_above_100_percent(app, client, world):
     login(client, world["consultant"])
     html = client.get(f"/campaigns/{world['campaign_a']}").get_data(as_text=True)
     assert ">8%<" in html and 'data-testid="rate-capped"' not in html
+
+
+# ------------------------------------------------------------------ migration
+
+
+def test_migration_0002_abuse_adds_and_removes_its_tables(app):
+    from flask_migrate import downgrade, upgrade
+
+    with app.app_context():
+        assert "rate_limit" in set(inspect(db.engine).get_table_names())
+        downgrade(revision="0001")
+        db.engine.dispose()
+        assert "rate_limit" not in set(inspect(db.engine).get_table_names())
+        upgrade()
+        assert "rate_limit" in set(inspect(db.engine).get_table_names())
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_new_messages_exist_in_both_languages(lang):
+    from diagnosis.i18n import MESSAGES
+
+    for key in ("survey.limited", "survey.limited_form"):
+        ja, en = MESSAGES[f"{key}.title"]
+        assert ja and en and ja != en
+        ja, en = MESSAGES[f"{key}.body"]
+        assert ja and en and ja != en

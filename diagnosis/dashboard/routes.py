@@ -9,7 +9,7 @@ from ..auth import authenticate, campaign_or_404, consultant_required, organisat
 from ..extensions import db
 from ..i18n import pick
 from ..models import utcnow
-from ..ratelimit import limiter
+from ..ratelimit import client_address, limiter
 from ..workspace import (
     WorkspaceError,
     create_campaign,
@@ -40,10 +40,13 @@ def index():
 def login():
     """Log in with e-mail and password."""
     form = LoginForm()
-    if request.method == "POST" and not limiter.hit(
-            f"login:{request.remote_addr}", current_app.config["LOGIN_ATTEMPTS_PER_MINUTE"], 60):
-        # The address is used only in memory for this window and never stored.
-        return render_template("dashboard/login.html", form=form, throttled=True), 429
+    if request.method == "POST":
+        # Counted in the shared limiter store, so every worker agrees; the address is only hashed.
+        verdict = limiter.hit("login", client_address(),
+                              current_app.config["LOGIN_ATTEMPTS_PER_MINUTE"], 60)
+        if not verdict.allowed:
+            return (render_template("dashboard/login.html", form=form, throttled=True), 429,
+                    {"Retry-After": str(verdict.retry_after)})
     if form.validate_on_submit():
         user, problem = authenticate(form.email.data, form.password.data)
         if user is not None:
