@@ -99,7 +99,39 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "This survey was opened many times from this device or network in a short time. "
         "Please open the link again in about {minutes} min.",
     ),
+    "survey.invitation.notice": (
+        "これはあなた専用の回答リンクで、一度だけ使えます。回答はリンクと結び付けずに保存するため、"
+        "だれの回答かはわかりません。",
+        "This is your personal link and it works once. Your answers are stored without any tie to "
+        "the link, so no one can tell which answers are yours.",
+    ),
+    "survey.invitation_used.title": (
+        "この回答用リンクはすでに使われています",
+        "This link has already been used",
+    ),
+    "survey.invitation_used.body": (
+        "このリンクからの回答は受け付け済みです。ご協力ありがとうございました。"
+        "回答した覚えがない場合は、アンケートの担当者にお問い合わせください（回答内容がだれのものかは、担当者にもわかりません）。",
+        "An answer has already been sent with this link. Thank you for taking part. "
+        "If you did not send it, please contact the person running the survey "
+        "(they cannot see whose answers are whose either).",
+    ),
+    "survey.invitation_only.title": (
+        "このアンケートは個人用のリンクからご回答ください",
+        "Please answer this survey through your personal link",
+    ),
+    "survey.invitation_only.body": (
+        "一人一回の回答とするため、このアンケートは一人ひとりに別々のリンクを配布しています。"
+        "ご案内のメールやチャットに記載された、あなた専用のリンクを開いてください。",
+        "To keep to one answer per person, everyone has received a link of their own. "
+        "Please open the personal link in the e-mail or chat message you received.",
+    ),
     # dashboard
+    "dashboard.invitation_only": (
+        "このアンケートは個人用リンク（teichaku invite）からのみ回答を受け付けます。下の共通リンクは使えません。",
+        "This survey accepts answers only through personal links (teichaku invite); the shared link "
+        "below is refused.",
+    ),
     "dashboard.rate_capped": (
         "回答数（{n}件）が従業員数（{employees}人）を上回っているため、回答率は100%と表示しています。"
         "従業員数の設定と、同じ人からの重複回答がないかをご確認ください。",

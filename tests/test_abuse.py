@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import hashlib
 import re
+from urllib.parse import urlparse
 
 import pytest
 from conftest import PASSWORD, login
@@ -11,7 +14,7 @@ from sqlalchemy import func, inspect, select
 
 from diagnosis import create_app
 from diagnosis.extensions import db
-from diagnosis.models import Campaign, RateLimitCounter, Response
+from diagnosis.models import Campaign, Invitation, RateLimitCounter, Response
 from diagnosis.ratelimit import DatabaseStorage, client_address
 
 NONCE = re.compile(r'name="nonce" type="hidden" value="([^"]+)"')
@@ -257,6 +260,123 @@ def test_store_holds_neither_the_address_nor_the_browser_token(app, client, worl
         assert addr not in row and token not in row and "survey_browser" not in row
 
 
+# ------------------------------------------------------------------ personal links
+
+
+def make_links(app, tmp_path, slug, n, *extra):
+    out = tmp_path / f"links-{slug}-{n}.csv"
+    result = app.test_cli_runner().invoke(args=["invite", slug, "-n", str(n), "-o", str(out), *extra])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert [r["number"] for r in rows] == [str(i) for i in range(1, n + 1)]
+    assert out.stat().st_mode & 0o077 == 0  # each link lets someone answer: owner-only file
+    return [urlparse(r["link"]).path for r in rows], result.output
+
+
+def test_invitation_link_works_once_and_is_refused_politely_after(app, client, world, tmp_path):
+    paths, output = make_links(app, tmp_path, "a-2026", 3, "--invitation-only")
+    assert "3 link(s) created, 3 issued, 0 used; accepts personal links only" in output
+    first = paths[0]
+    status, nonce_tab1, r = open_form(client, first, "203.0.113.120")
+    html = r.get_data(as_text=True)
+    assert status == 200 and "あなた専用の回答リンク" in html
+    assert f'action="{first}"' in html and f"{first}?lang=en" in html
+    _, nonce_tab2, _ = open_form(client, first, "203.0.113.120")  # a second tab
+    r = client.post(first, data=answers(nonce=nonce_tab1))
+    assert r.status_code == 302 and "/thanks" in r.headers["Location"]
+    assert client.post(first, data=answers(nonce=nonce_tab1)).status_code == 302  # double click
+    assert stored(app) == 1
+    r = client.post(first, data=answers(nonce=nonce_tab2))  # the other tab: the link is spent
+    assert r.status_code == 410 and "この回答用リンクはすでに使われています" in r.get_data(as_text=True)
+    r = client.get(first)
+    assert r.status_code == 410 and "回答内容がだれのものかは、担当者にもわかりません" in r.get_data(as_text=True)
+    r = client.get(first + "?lang=en")
+    assert r.status_code == 410 and "This link has already been used" in r.get_data(as_text=True)
+    assert stored(app) == 1
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Invitation)
+                                 .where(Invitation.used.is_(True))) == 1
+    assert client.get("/i/not-a-real-invitation").status_code == 404
+
+
+def test_invitation_only_campaign_refuses_the_public_link(app, client, world, tmp_path):
+    paths, _ = make_links(app, tmp_path, "a-2026", 1, "--invitation-only")
+    public = f"/s/{world['token_a']}"
+    r = client.get(public)
+    assert r.status_code == 403 and "個人用のリンクからご回答ください" in r.get_data(as_text=True)
+    r = client.get(public + "?lang=en")
+    assert "Please answer this survey through your personal link" in r.get_data(as_text=True)
+    assert client.post(public, data=answers(nonce="x")).status_code == 403
+    assert stored(app) == 0
+    assert answer(client, paths[0], "203.0.113.121").status_code == 302
+    # organisation B's public survey is unaffected; --public reopens A's public link
+    assert answer(client, f"/s/{world['token_b']}", "203.0.113.121").status_code == 302
+    login(client, world["consultant"])
+    html = client.get(f"/campaigns/{world['campaign_a']}").get_data(as_text=True)
+    assert 'data-testid="invitation-only"' in html and "個人用リンク（teichaku invite）からのみ" in html
+    result = app.test_cli_runner().invoke(args=["invite", "a-2026", "-n", "0", "--public"])
+    assert result.exit_code == 0 and "accepts public link and personal links" in result.output
+    assert client.get(public).status_code == 200
+
+
+def test_shared_pc_with_personal_links_is_never_limited_per_browser(app, client, world, tmp_path):
+    app.config["SURVEY_SUBMISSIONS_PER_BROWSER"] = 1
+    paths, _ = make_links(app, tmp_path, "a-2026", 4)
+    assert [answer(client, p, "203.0.113.122").status_code for p in paths] == [302] * 4
+    assert stored(app) == 4
+    assert answer(client, f"/s/{world['token_a']}", "203.0.113.122").status_code == 302
+    assert answer(client, f"/s/{world['token_a']}", "203.0.113.122").status_code == 429
+
+
+@pytest.fixture
+def csrf_on(app_config):
+    app_config["WTF_CSRF_ENABLED"] = True
+    return app_config
+
+
+def test_personal_link_form_keeps_csrf(csrf_on, app, client, world, tmp_path):
+    paths, _ = make_links(app, tmp_path, "a-2026", 1)
+    html = client.get(paths[0]).get_data(as_text=True)
+    nonce = NONCE.search(html).group(1)
+    csrf_token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+    r = client.post(paths[0], data=answers(nonce=nonce))
+    assert r.status_code == 400 and "フォームの有効期限が切れました" in r.get_data(as_text=True)
+    assert KEPT_ANSWER in r.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(Invitation.used)) is False
+    assert client.post(paths[0], data=answers(nonce=nonce, csrf_token=csrf_token)).status_code == 302
+    assert stored(app) == 1
+
+
+def test_responses_and_invitations_cannot_be_joined(app, client, world, tmp_path):
+    paths, _ = make_links(app, tmp_path, "a-2026", 2)
+    codes = [p.rsplit("/", 1)[1] for p in paths]
+    assert answer(client, paths[1], "203.0.113.123").status_code == 302
+    with app.app_context():
+        schema = inspect(db.engine)  # the migrated database, not only the models
+        assert {c["name"] for c in schema.get_columns("invitation")} == {
+            "id", "campaign_id", "token_hash", "used", "created_on"}
+        assert [fk["referred_table"] for fk in schema.get_foreign_keys("invitation")] == ["campaign"]
+        response_columns = {c["name"] for c in schema.get_columns("response")}
+        assert not {c for c in response_columns if "invit" in c or "token" in c}
+        assert [fk["referred_table"] for fk in schema.get_foreign_keys("response")] == ["campaign"]
+        invitations = db.session.scalars(select(Invitation).order_by(Invitation.id)).all()
+        assert [i.token_hash for i in invitations] == [hashlib.sha256(c.encode()).hexdigest() for c in codes]
+        assert [i.used for i in invitations] == [False, True]
+        response = db.session.scalars(select(Response)).one()
+        assert not any(c in repr(response.answers) for c in codes)
+
+
+def test_invite_refuses_to_overwrite_links_and_unknown_campaigns(app, world, tmp_path):
+    out = tmp_path / "links.csv"
+    out.write_text("earlier links\n")
+    result = app.test_cli_runner().invoke(args=["invite", "a-2026", "-n", "2", "-o", str(out)])
+    assert result.exit_code != 0 and "exists" in result.output
+    assert out.read_text() == "earlier links\n"
+    result = app.test_cli_runner().invoke(args=["invite", "nope", "-n", "2"])
+    assert result.exit_code != 0 and "no campaign" in result.output
+
+
 # ------------------------------------------------------------------ response rate
 
 
@@ -288,19 +408,22 @@ def test_migration_0002_abuse_adds_and_removes_its_tables(app):
     from flask_migrate import downgrade, upgrade
 
     with app.app_context():
-        assert "rate_limit" in set(inspect(db.engine).get_table_names())
+        tables = set(inspect(db.engine).get_table_names())
+        assert {"rate_limit", "invitation"} <= tables
+        assert "invitation_only" in {c["name"] for c in inspect(db.engine).get_columns("campaign")}
         downgrade(revision="0001")
         db.engine.dispose()
-        assert "rate_limit" not in set(inspect(db.engine).get_table_names())
+        assert not {"rate_limit", "invitation"} & set(inspect(db.engine).get_table_names())
+        assert "invitation_only" not in {c["name"] for c in inspect(db.engine).get_columns("campaign")}
         upgrade()
-        assert "rate_limit" in set(inspect(db.engine).get_table_names())
+        assert {"rate_limit", "invitation"} <= set(inspect(db.engine).get_table_names())
 
 
 @pytest.mark.parametrize("lang", ["ja", "en"])
 def test_new_messages_exist_in_both_languages(lang):
     from diagnosis.i18n import MESSAGES
 
-    for key in ("survey.limited", "survey.limited_form"):
+    for key in ("survey.limited", "survey.limited_form", "survey.invitation_used", "survey.invitation_only"):
         ja, en = MESSAGES[f"{key}.title"]
         assert ja and en and ja != en
         ja, en = MESSAGES[f"{key}.body"]

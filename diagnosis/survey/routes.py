@@ -9,7 +9,8 @@ from sqlalchemy.exc import IntegrityError
 from ..classification import schedule_classification
 from ..extensions import db
 from ..i18n import LANGS, current_lang, gettext
-from ..models import Campaign, UsedNonce
+from ..invitations import claim, find_invitation
+from ..models import Campaign, Invitation, UsedNonce
 from ..ops import log_event
 from ..questionnaire import Questionnaire
 from ..ratelimit import Verdict
@@ -68,10 +69,27 @@ def take(token: str):
     lang = _survey_lang(campaign)
     if (closed := _unavailable(campaign, lang)) is not None:
         return closed
-    return _survey(campaign, lang, {"endpoint": "survey.take", "token": token})
+    if campaign.invitation_only:
+        return _message(campaign, lang, "survey.invitation_only", 403)
+    return _survey(campaign, lang, None, {"endpoint": "survey.take", "token": token})
 
 
-def _survey(campaign: Campaign, lang: str, target: dict):
+@bp.route("/i/<code>", methods=["GET", "POST"])
+def invited(code: str):
+    """A personal single-use link: the same survey, no per-client limits, one response."""
+    invitation = find_invitation(code)
+    if invitation is None:
+        abort(404)
+    campaign = invitation.campaign
+    lang = _survey_lang(campaign)
+    if (closed := _unavailable(campaign, lang)) is not None:
+        return closed
+    if invitation.used and request.method == "GET":
+        return _message(campaign, lang, "survey.invitation_used", 410)
+    return _survey(campaign, lang, invitation, {"endpoint": "survey.invited", "code": code})
+
+
+def _survey(campaign: Campaign, lang: str, invitation: Invitation | None, target: dict):
     questionnaire = _questionnaire(campaign)
     form = build_form(questionnaire, lang)()
     nonce_error = False
@@ -83,7 +101,12 @@ def _survey(campaign: Campaign, lang: str, target: dict):
             nonce_error = True
         elif nonce_spent(nonce):
             return redirect(thanks)  # a double click or a refresh: the first one was stored
-        elif (refused := admit_submission(campaign)).allowed:
+        elif invitation is not None or (refused := admit_submission(campaign)).allowed:
+            # Invitation links are limited by being single-use, so a shared PC where each
+            # employee opens their own link is never refused.
+            if invitation is not None and not claim(invitation):
+                db.session.rollback()
+                return _message(campaign, lang, "survey.invitation_used", 410)
             db.session.add(UsedNonce(nonce=nonce, campaign_id=campaign.id))
             response = add_response(campaign, questionnaire, answers_from_form(form, questionnaire),
                                     lang=lang, source="web")
@@ -99,7 +122,7 @@ def _survey(campaign: Campaign, lang: str, target: dict):
             return redirect(thanks)
     if refused is None and (request.method == "GET" or nonce_error):
         # Every new nonce counts, including the one replacing a rejected nonce.
-        if not (verdict := admit_form(campaign)).allowed:
+        if invitation is None and not (verdict := admit_form(campaign)).allowed:
             if request.method == "GET":
                 return _limited(_message(campaign, lang, "survey.limited_form", 429,
                                          minutes=verdict.minutes), verdict)
@@ -112,7 +135,7 @@ def _survey(campaign: Campaign, lang: str, target: dict):
         "survey/form.html", campaign=campaign, questionnaire=questionnaire, form=form,
         lang=lang, other_langs=[x for x in campaign.language_list if x != lang],
         nonce_error=nonce_error and not refused, csrf_failed=csrf_failed, refused=refused,
-        target=target,
+        invitation=invitation, target=target,
     ), status
     return _limited(page, refused) if refused else page
 
