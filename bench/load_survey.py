@@ -124,6 +124,10 @@ def main() -> int:
         TEICHAKU_CLASSIFY_ON_SUBMIT="off",
         TEICHAKU_SECRET_KEY="load-test-secret-key-0123456789",
         TEICHAKU_ENV_NAME="development",
+        # Each simulated employee submits several times from one browser and all share 127.0.0.1:
+        # lift the per-browser survey limits (the per-address ones follow the 1,000 headcount).
+        TEICHAKU_SURVEY_SUBMISSIONS_PER_BROWSER="100000",
+        TEICHAKU_SURVEY_FORMS_PER_BROWSER="100000",
     )  # plain http on loopback
     backend = "postgresql" if env.get("TEICHAKU_DATABASE_URL", "").startswith("postgres") else "sqlite"
     if backend == "sqlite":

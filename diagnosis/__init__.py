@@ -44,15 +44,23 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
             "sqlite:///" + os.path.join(app.instance_path, "teichaku.sqlite3")
         )
     app.config["MIN_GROUP"] = max(3, int(app.config["MIN_GROUP"]))
+    if int(app.config.get("PROXY_FIX_X_FOR") or 0) > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # Only as many X-Forwarded-For hops as there are trusted proxies: more would let a
+        # client pick its own address and escape the per-address limits.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(app.config["PROXY_FIX_X_FOR"]))
 
     from . import i18n
     from .extensions import csrf, db, login_manager, migrate
     from .questionnaire import load_directory
+    from .ratelimit import limiter
 
     # Load and validate every questionnaire now: a broken file must stop start-up, not a survey.
     app.extensions["questionnaires"] = load_directory(app.config["QUESTIONNAIRE_DIR"])
 
     db.init_app(app)
+    limiter.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     login_manager.init_app(app)

@@ -269,3 +269,51 @@ def init_app(app: Flask) -> None:
         if campaign is None:
             raise click.ClickException(f"no campaign {slug!r}")
         click.echo(survey_url(campaign))
+
+    @app.cli.command("invite")
+    @click.argument("slug")
+    @click.option("-n", "--count", type=click.IntRange(0, 100_000), required=True,
+                  help="Number of personal links to create (0: only change --invitation-only/--public).")
+    @click.option("-o", "--output", type=click.Path(dir_okay=False), default="-", show_default=True,
+                  help="CSV file to write (refuses to overwrite); '-' for standard output.")
+    @click.option("--invitation-only/--public", "invitation_only", default=None,
+                  help="Refuse (or accept again) the campaign's public link.")
+    def invite_cmd(slug, count, output, invitation_only):
+        """Create COUNT single-use personal survey links for a campaign, as CSV (number,link).
+
+        The links are printed once and never stored (only a hash is): hand them out without
+        keeping a list of who got which, and nobody can tell who has answered.
+        """
+        import csv
+        import os
+
+        from .invitations import create_invitations, invitation_counts, invitation_url
+
+        campaign = find_campaign(slug)
+        if campaign is None:
+            raise click.ClickException(f"no campaign {slug!r}")
+        if output != "-" and os.path.exists(output):
+            # Overwriting would lose links that are already valid and shown nowhere else.
+            raise click.ClickException(f"{output} exists; choose another file")
+        codes = create_invitations(campaign, count) if count else []
+        if invitation_only is not None:
+            campaign.invitation_only = invitation_only
+        if output == "-":
+            stream = sys.stdout
+        else:
+            # Each link lets one person answer: readable by the owner only.
+            stream = os.fdopen(os.open(output, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600),
+                               "w", newline="", encoding="utf-8")
+        try:
+            if codes:
+                writer = csv.writer(stream, lineterminator="\n")
+                writer.writerow(["number", "link"])
+                writer.writerows((n, invitation_url(code)) for n, code in enumerate(codes, 1))
+        finally:
+            if stream is not sys.stdout:
+                stream.close()
+        db.session.commit()
+        issued, used = invitation_counts(campaign)
+        access = "personal links only" if campaign.invitation_only else "public link and personal links"
+        click.echo(f"campaign {campaign.slug}: {len(codes)} link(s) created, {issued} issued, "
+                   f"{used} used; accepts {access}", err=True)

@@ -55,12 +55,26 @@ def from_environment(environ: os._Environ | dict | None = None) -> dict:
         except ValueError:
             value = raw
         # Keep strings that merely look like numbers as strings for text settings.
-        if name in {"SECRET_KEY", "SQLALCHEMY_DATABASE_URI", "EMBEDDING_MODEL", "PUBLIC_BASE_URL"}:
+        if name in {"SECRET_KEY", "SQLALCHEMY_DATABASE_URI", "EMBEDDING_MODEL", "PUBLIC_BASE_URL",
+                    "RATELIMIT_STORAGE_URL"}:
             value = raw
         out[name] = value
     return out
-# Survey submissions accepted per campaign per minute and process (default: max(60, headcount)).
-SURVEY_SUBMISSIONS_PER_MINUTE = None
+# Where rate-limit counters live, shared by every worker: "database" (the app database, table
+# rate_limit), "memory://" (this process only) or "redis://host:6379/0" (pip install teichaku[redis]).
+RATELIMIT_STORAGE_URL = "database"
+# Reverse proxies in front of the app whose X-Forwarded-For is trusted (0: the socket address).
+# Behind a proxy with 0, every employee shares one address and the per-address limits below bind
+# as one survey-wide limit.
+PROXY_FIX_X_FOR = 0
+# Survey limits, per campaign and per window of SURVEY_LIMIT_WINDOW seconds (see survey/guard.py
+# and README, Privacy). A browser is a random token in the session cookie; an address is the
+# client IP (IPv6: its /64), hashed. None: the headcount-based default.
+SURVEY_LIMIT_WINDOW = 3600
+SURVEY_SUBMISSIONS_PER_BROWSER = 3
+SURVEY_FORMS_PER_BROWSER = 30
+SURVEY_SUBMISSIONS_PER_ADDRESS = None  # max(30, headcount): a whole office behind one NAT address
+SURVEY_FORMS_PER_ADDRESS = None  # max(100, 3 × headcount): reloads and language switches
 # Login back-off per (e-mail, client address) pair: this many failures are free, then each
 # next attempt from that address at that e-mail must wait LOGIN_BACKOFF_SECONDS, doubling per
 # failure up to LOGIN_BACKOFF_MAX_SECONDS. Other addresses are never held up (no lockout).
@@ -69,5 +83,5 @@ LOGIN_BACKOFF_SECONDS = 2
 LOGIN_BACKOFF_MAX_SECONDS = 900
 # Minutes between the password step and the second-factor code step of a login.
 LOGIN_CODE_MINUTES = 5
-# Login attempts per client address per minute (in memory only; the address is never stored).
+# Login attempts per client address per minute (shared limiter store; the address only hashed).
 LOGIN_ATTEMPTS_PER_MINUTE = 20

@@ -78,6 +78,66 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "回答は {date} から受け付けます。その日以降にもう一度このリンクを開いてください。",
         "Answers are accepted from {date}. Please open this link again then.",
     ),
+    # survey abuse (issue 16): limits and personal links
+    "survey.limited.title": (
+        "短時間に送信が続いたため、受付を一時的に止めています",
+        "Several answers were sent in a short time, so we have paused for a moment",
+    ),
+    "survey.limited.body": (
+        "この端末またはネットワークから、このアンケートへの送信が短時間に続きました。入力した回答はこのページに残っています。"
+        "約{minutes}分後に、もう一度「回答を送信する」を押してください。",
+        "Several answers to this survey came from this device or network in a short time. "
+        "Your answers are still on this page: please press “Submit my answers” again in about {minutes} min.",
+    ),
+    "survey.limited_form.title": (
+        "アクセスが集中しています",
+        "This survey was opened many times",
+    ),
+    "survey.limited_form.body": (
+        "この端末またはネットワークから、このアンケートが短時間に何度も開かれました。"
+        "お手数ですが、約{minutes}分後にもう一度このリンクを開いてください。",
+        "This survey was opened many times from this device or network in a short time. "
+        "Please open the link again in about {minutes} min.",
+    ),
+    "survey.invitation.notice": (
+        "これはあなた専用の回答リンクで、一度だけ使えます。回答はリンクと結び付けずに保存するため、"
+        "だれの回答かはわかりません。",
+        "This is your personal link and it works once. Your answers are stored without any tie to "
+        "the link, so no one can tell which answers are yours.",
+    ),
+    "survey.invitation_used.title": (
+        "この回答用リンクはすでに使われています",
+        "This link has already been used",
+    ),
+    "survey.invitation_used.body": (
+        "このリンクからの回答は受け付け済みです。ご協力ありがとうございました。"
+        "回答した覚えがない場合は、アンケートの担当者にお問い合わせください（回答内容がだれのものかは、担当者にもわかりません）。",
+        "An answer has already been sent with this link. Thank you for taking part. "
+        "If you did not send it, please contact the person running the survey "
+        "(they cannot see whose answers are whose either).",
+    ),
+    "survey.invitation_only.title": (
+        "このアンケートは個人用のリンクからご回答ください",
+        "Please answer this survey through your personal link",
+    ),
+    "survey.invitation_only.body": (
+        "一人一回の回答とするため、このアンケートは一人ひとりに別々のリンクを配布しています。"
+        "ご案内のメールやチャットに記載された、あなた専用のリンクを開いてください。",
+        "To keep to one answer per person, everyone has received a link of their own. "
+        "Please open the personal link in the e-mail or chat message you received.",
+    ),
+    # dashboard
+    "dashboard.invitation_only": (
+        "このアンケートは個人用リンク（teichaku invite）からのみ回答を受け付けます。下の共通リンクは使えません。",
+        "This survey accepts answers only through personal links (teichaku invite); the shared link "
+        "below is refused.",
+    ),
+    "dashboard.rate_capped": (
+        "回答数（{n}件）が従業員数（{employees}人）を上回っているため、回答率は100%と表示しています。"
+        "従業員数の設定と、同じ人からの重複回答がないかをご確認ください。",
+        "There are more responses ({n}) than employees ({employees}), so the response rate is shown "
+        "as 100%. Please check the employee count and whether people answered more than once.",
+    ),
     "validation.required": ("この項目は必須です。", "This question needs an answer."),
     "validation.choice": ("選択肢から選んでください。", "Please choose one of the options."),
     "validation.too_long": (

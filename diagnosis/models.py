@@ -7,7 +7,7 @@ import secrets
 from typing import Any
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, Column, ForeignKey, String, Table, UniqueConstraint
+from sqlalchemy import JSON, Column, Double, ForeignKey, String, Table, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -130,6 +130,8 @@ class Campaign(db.Model):
     closes_on: Mapped[dt.date | None]
     closed_at: Mapped[dt.datetime | None]
     public_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)
+    # One response per person: the public link is refused and only invitation links work.
+    invitation_only: Mapped[bool] = mapped_column(default=False, server_default=false())
     consultant_note: Mapped[str | None] = mapped_column(db.Text)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
@@ -272,3 +274,34 @@ class LoginThrottle(db.Model):
     failures: Mapped[int] = mapped_column(default=0)
     blocked_until: Mapped[dt.datetime | None]
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+
+
+class Invitation(db.Model):
+    """A single-use personal survey link. Only a hash of its token is kept, and nothing about the
+    response it was used for: no response id, no time of use (see README, Privacy)."""
+
+    __table_args__ = (UniqueConstraint("token_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaign.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64))
+    used: Mapped[bool] = mapped_column(default=False)
+    created_on: Mapped[dt.date] = mapped_column(default=today)
+
+    campaign: Mapped[Campaign] = relationship()
+
+
+class RateLimitCounter(db.Model):
+    """A fixed-window rate-limit counter shared by every worker (the ``database`` limiter store).
+
+    The key holds a scope and a salted hash of a client address or browser token, never the
+    address itself; a row is useless after ``expires_at`` and is deleted soon after.
+    """
+
+    __tablename__ = "rate_limit"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    hits: Mapped[int] = mapped_column(default=0)
+    expires_at: Mapped[float] = mapped_column(Double, index=True)  # Unix time, shared by all hosts

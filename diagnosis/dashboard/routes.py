@@ -9,7 +9,7 @@ from ..auth import begin_login, campaign_or_404, consultant_required, finish_log
 from ..extensions import db
 from ..i18n import gettext, pick
 from ..models import User, utcnow
-from ..ratelimit import limiter
+from ..ratelimit import client_address, limiter
 from ..security import safe_next
 from ..workspace import (
     WorkspaceError,
@@ -36,13 +36,16 @@ def index():
 def login():
     """Log in, step 1: e-mail and password."""
     form = LoginForm()
-    if request.method == "POST" and not limiter.hit(
-            f"login:{request.remote_addr}", current_app.config["LOGIN_ATTEMPTS_PER_MINUTE"], 60):
-        # The address is used only in memory for this window and never stored.
-        return render_template("dashboard/login.html", form=form, throttled=True), 429
+    if request.method == "POST":
+        # Counted in the shared limiter store, so every worker agrees; the address is only hashed.
+        verdict = limiter.hit("login", client_address(),
+                              current_app.config["LOGIN_ATTEMPTS_PER_MINUTE"], 60)
+        if not verdict.allowed:
+            return (render_template("dashboard/login.html", form=form, throttled=True), 429,
+                    {"Retry-After": str(verdict.retry_after)})
     if form.validate_on_submit():
         next_url = safe_next(request.args.get("next"))
-        user, pending = begin_login(form.email.data, form.password.data, request.remote_addr,
+        user, pending = begin_login(form.email.data, form.password.data, client_address(),
                                     next_url)
         if user is not None:
             return _logged_in(user, next_url)
@@ -59,12 +62,15 @@ def login_code():
     if PENDING_LOGIN not in session:
         return redirect(url_for("dashboard.login"))
     form = CodeForm()
-    if request.method == "POST" and not limiter.hit(
-            f"login:{request.remote_addr}", current_app.config["LOGIN_ATTEMPTS_PER_MINUTE"], 60):
-        return render_template("dashboard/login_code.html", form=form, throttled=True), 429
+    if request.method == "POST":
+        verdict = limiter.hit("login", client_address(),
+                              current_app.config["LOGIN_ATTEMPTS_PER_MINUTE"], 60)
+        if not verdict.allowed:
+            return (render_template("dashboard/login_code.html", form=form, throttled=True), 429,
+                    {"Retry-After": str(verdict.retry_after)})
     if form.validate_on_submit():
         pending = session.pop(PENDING_LOGIN, None)  # one code attempt per password attempt
-        user = finish_login(pending, form.code.data, request.remote_addr)
+        user = finish_login(pending, form.code.data, client_address())
         if user is not None:
             return _logged_in(user, safe_next(pending.get("next")))
         flash(gettext("login.failed"), "error")

@@ -76,9 +76,19 @@ class Diagnosis:
 
     @property
     def response_rate(self) -> float | None:
-        """Responses divided by the organisation's employee count."""
+        """Responses divided by the organisation's employee count, at most 1.0.
+
+        More responses than employees means a wrong headcount or repeated answers, never a rate
+        above 100 %: the rate is capped and ``exceeds_headcount`` says so.
+        """
         n = self.data.context.employee_count
-        return self.responses / n if n else None
+        return min(1.0, self.responses / n) if n else None
+
+    @property
+    def exceeds_headcount(self) -> bool:
+        """True when there are more responses than employees."""
+        n = self.data.context.employee_count
+        return bool(n) and self.responses > n
 
     @property
     def dominant_cause(self) -> str | None:
@@ -101,6 +111,7 @@ class Diagnosis:
             "responses": self.responses,
             "employee_count": d.context.employee_count,
             "response_rate": None if self.response_rate is None else round(self.response_rate, 3),
+            "responses_exceed_headcount": self.exceeds_headcount,
             "findings": list(self.findings),
             "classifier": dict(self.classifier),
             "quantification": dict(self.quantification),

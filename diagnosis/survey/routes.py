@@ -1,43 +1,23 @@
-"""Survey routes: thin — look up the campaign, validate, store, thank."""
+"""Survey routes: thin — look up the campaign, admit, validate, store, thank."""
 
 from __future__ import annotations
 
 from flask import abort, current_app, redirect, render_template, request, url_for
-from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..classification import schedule_classification
 from ..extensions import db
 from ..i18n import LANGS, current_lang, gettext
-from ..models import Campaign, UsedNonce
+from ..invitations import claim, find_invitation
+from ..models import Campaign, Invitation, UsedNonce
 from ..ops import log_event
 from ..questionnaire import Questionnaire, questionnaire_for
-from ..ratelimit import limiter
+from ..ratelimit import Verdict
 from ..responses import add_response
 from . import bp
 from .forms import answers_from_form, build_form
-
-
-def _nonce_serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="survey-nonce")
-
-
-def new_nonce(campaign: Campaign) -> str:
-    """A signed one-time nonce bound to the campaign (no identity in it)."""
-    import secrets
-
-    return _nonce_serializer().dumps({"c": campaign.id, "n": secrets.token_hex(16)})
-
-
-def _nonce_value(signed: str, campaign: Campaign) -> str | None:
-    try:
-        data = _nonce_serializer().loads(signed or "")
-    except BadSignature:
-        return None
-    if not isinstance(data, dict) or data.get("c") != campaign.id:
-        return None
-    return str(data.get("n"))
+from .guard import admit_form, admit_submission, new_nonce, nonce_spent, nonce_value
 
 
 def _campaign_or_404(token: str) -> Campaign:
@@ -62,28 +42,71 @@ def _questionnaire(campaign: Campaign) -> Questionnaire:
     return q
 
 
+def _message(campaign: Campaign, lang: str, key: str, status: int, **fmt: object):
+    return render_template("survey/message.html", campaign=campaign, lang=lang,
+                           title=gettext(f"{key}.title", lang),
+                           body=gettext(f"{key}.body", lang, **fmt)), status
+
+
+def _unavailable(campaign: Campaign, lang: str):
+    state = campaign.state()
+    if state == "open":
+        return None
+    return render_template("survey/unavailable.html", campaign=campaign, state=state,
+                           lang=lang), (410 if state == "closed" else 200)
+
+
+def _limited(response, verdict: Verdict):
+    # Polite and specific: the page says how long to wait, and so does the header.
+    body, status = response
+    return body, status, {"Retry-After": str(verdict.retry_after)}
+
+
 @bp.route("/s/<token>", methods=["GET", "POST"])
 def take(token: str):
-    """Show the survey, or store a submitted response once."""
+    """The public link: show the survey, or store a submitted response once."""
     campaign = _campaign_or_404(token)
     lang = _survey_lang(campaign)
-    state = campaign.state()
-    if state != "open":
-        return render_template("survey/unavailable.html", campaign=campaign, state=state,
-                               lang=lang), (410 if state == "closed" else 200)
+    if (closed := _unavailable(campaign, lang)) is not None:
+        return closed
+    if campaign.invitation_only:
+        return _message(campaign, lang, "survey.invitation_only", 403)
+    return _survey(campaign, lang, None, {"endpoint": "survey.take", "token": token})
+
+
+@bp.route("/i/<code>", methods=["GET", "POST"])
+def invited(code: str):
+    """A personal single-use link: the same survey, no per-client limits, one response."""
+    invitation = find_invitation(code)
+    if invitation is None:
+        abort(404)
+    campaign = invitation.campaign
+    lang = _survey_lang(campaign)
+    if (closed := _unavailable(campaign, lang)) is not None:
+        return closed
+    if invitation.used and request.method == "GET":
+        return _message(campaign, lang, "survey.invitation_used", 410)
+    return _survey(campaign, lang, invitation, {"endpoint": "survey.invited", "code": code})
+
+
+def _survey(campaign: Campaign, lang: str, invitation: Invitation | None, target: dict):
     questionnaire = _questionnaire(campaign)
     form = build_form(questionnaire, lang)()
-    nonce_error = rate_limited = False
-    if request.method == "POST" and not limiter.hit(
-            f"survey:{campaign.id}", _submissions_per_minute(campaign), 60):
-        # Keyed by campaign, not by IP address: a whole office behind one NAT must get through,
-        # while a script flooding one survey is slowed down. The form comes back with its answers.
-        rate_limited = True
-    elif form.validate_on_submit():
-        nonce = _nonce_value(form.nonce.data, campaign)
+    nonce_error = False
+    refused: Verdict | None = None
+    if form.validate_on_submit():
+        nonce = nonce_value(form.nonce.data, campaign)
+        thanks = url_for("survey.thanks", token=campaign.public_token, lang=lang)
         if nonce is None:
             nonce_error = True
-        else:
+        elif nonce_spent(nonce):
+            return redirect(thanks)  # a double click or a refresh: the first one was stored
+        elif invitation is not None or (refused := admit_submission(campaign)).allowed:
+            # Invitation links are limited by being single-use, so a shared PC where each
+            # employee opens their own link is never refused.
+            if invitation is not None and not claim(invitation):
+                db.session.rollback()
+                return _message(campaign, lang, "survey.invitation_used", 410)
             db.session.add(UsedNonce(nonce=nonce, campaign_id=campaign.id))
             response = add_response(campaign, questionnaire, answers_from_form(form, questionnaire),
                                     lang=lang, source="web")
@@ -96,24 +119,25 @@ def take(token: str):
                 log_event("response_stored", campaign=campaign.id, lang=lang,
                           comments=len(response.comments))
                 schedule_classification([response.id])
-            return redirect(url_for("survey.thanks", token=token, lang=lang))
-    if request.method == "GET" or nonce_error:
-        form.nonce.data = new_nonce(campaign)
+            return redirect(thanks)
+    if refused is None and (request.method == "GET" or nonce_error):
+        # Every new nonce counts, including the one replacing a rejected nonce.
+        if invitation is None and not (verdict := admit_form(campaign)).allowed:
+            if request.method == "GET":
+                return _limited(_message(campaign, lang, "survey.limited_form", 429,
+                                         minutes=verdict.minutes), verdict)
+            refused = verdict
+        else:
+            form.nonce.data = new_nonce(campaign)
     csrf_failed = request.method == "POST" and "csrf_token" in form.errors
-    status = 429 if rate_limited else 400 if request.method == "POST" else 200
-    return render_template(
+    status = 429 if refused else 400 if request.method == "POST" else 200
+    page = render_template(
         "survey/form.html", campaign=campaign, questionnaire=questionnaire, form=form,
         lang=lang, other_langs=[x for x in campaign.language_list if x != lang],
-        nonce_error=nonce_error, csrf_failed=csrf_failed, rate_limited=rate_limited,
+        nonce_error=nonce_error and not refused, csrf_failed=csrf_failed, refused=refused,
+        invitation=invitation, target=target,
     ), status
-
-
-def _submissions_per_minute(campaign: Campaign) -> int:
-    configured = current_app.config.get("SURVEY_SUBMISSIONS_PER_MINUTE")
-    if configured:
-        return int(configured)
-    # Everyone in the company could answer within the same minute after an announcement.
-    return max(60, campaign.organisation.employee_count)
+    return _limited(page, refused) if refused else page
 
 
 @bp.route("/s/<token>/thanks")

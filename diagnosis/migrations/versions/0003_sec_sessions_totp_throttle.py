@@ -1,7 +1,7 @@
 """revocable sessions, TOTP second factor, login back-off instead of account lockout
 
-Revision ID: 0002_sec
-Revises: 0001
+Revision ID: 0003_sec
+Revises: 0002_reasons
 Create Date: 2026-12-01 10:00:00
 
 Adds user.session_version (bumped on logout, password change and deactivation, so a copied
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0002_sec'
-down_revision = '0001'
+revision = '0003_sec'
+down_revision = '0002_reasons'
 branch_labels = None
 depends_on = None
 
