@@ -11,16 +11,15 @@ import json
 import re
 
 import pytest
+from conftest import PASSWORD
 from sqlalchemy import select
+from test_survey import get_form, valid_answers
 
 from diagnosis.csv_io import CSVImportError, import_csv
 from diagnosis.extensions import db
 from diagnosis.models import Campaign, Comment, Response
 from diagnosis.questionnaire import QuestionnaireError, parse_questionnaire
 from diagnosis.workspace import create_campaign, find_campaign
-from test_survey import get_form, valid_answers
-
-from conftest import PASSWORD
 
 CHECKBOX = re.compile(r'name="reason_choices" value="([a-z_]+)"')
 
