@@ -9,6 +9,7 @@ import click
 from flask import Flask, current_app
 
 from .cli import _date
+from .i18n import gettext
 from .questionnaire import questionnaire_for
 
 
@@ -19,6 +20,10 @@ def render_text(d: dict[str, Any], lang: str = "ja") -> str:
     camp = d["campaign"]
     lines.append(f"{camp['organisation']} — {camp['name']} ({camp['slug']})")
     lines.append(("Report date: " if en else "作成日: ") + d["report_date"])
+    rel = d.get("release") or {}
+    if rel:
+        lines.append(f"{gettext('anon.included', lang)}: {rel['included']} / "
+                     f"{gettext('anon.received', lang)}: {rel['received']}")
     lines.append("")
     lines.append("Findings" if en else "所見")
     lines += [f"  - {f}" for f in d["findings"]]
@@ -74,14 +79,18 @@ def init_app(app: Flask) -> None:
     @click.option("--date", "report_date", default=None, help="Report date (YYYY-MM-DD).")
     @click.option("--compare", "earlier", default=None,
                   help="Slug of an earlier campaign of the same organisation to compare with.")
-    def diagnose_cmd(campaign, as_json, lang, report_date, earlier):
-        """Diagnose CAMPAIGN (slug) and recommend where to start."""
+    @click.option("--all", "everything", is_flag=True,
+                  help="Consultant's working view: include responses not yet released in a "
+                       "snapshot. Never hand this output to the client.")
+    def diagnose_cmd(campaign, as_json, lang, report_date, earlier, everything):
+        """Diagnose the latest released snapshot of CAMPAIGN (slug) and recommend where to start."""
         from .classification import diagnose_options
         from .recommend.loader import CampaignNotFound, find_campaign
         from .recommend.service import diagnose_campaign
         from .recommend.waves import WaveError, compare
 
-        kwargs = {"report_date": _date(report_date), **diagnose_options()}
+        kwargs = {"report_date": _date(report_date), "everything": everything,
+                  **diagnose_options()}
 
         def run(ref: str):
             try:

@@ -2,10 +2,13 @@
 could start a formula neutralised with a leading apostrophe (CSV/formula injection, including
 full-width ＝ ＋ － ＠), and bidirectional controls removed.
 
-Both exports honour the anonymity rules of the diagnosis: the responses export carries no segment
-columns (a row with several segment values could single a person out) and is refused below
-MIN_GROUP responses; comment texts are redacted and only present from MIN_COMMENTS_GROUP
-responses; the diagnosis tables come from ``Diagnosis.to_dict()``, where suppression is applied.
+Both exports honour the anonymity rules of the diagnosis (``diagnosis.recommend.anonymity``) and
+read only its released snapshot. The responses export (per-person rows, for consultants only) is
+refused below MIN_GROUP responses, lists rows in a fixed random order, carries no submission date
+and one segment column, the department, shown only where the department's released group and the
+rest are large enough (several segment columns together could single a person out); comment
+texts are redacted and only present from MIN_COMMENTS_GROUP responses. The diagnosis tables come
+from ``Diagnosis.to_dict()``, where suppression is applied.
 """
 
 from __future__ import annotations
@@ -20,9 +23,12 @@ from sqlalchemy import select
 
 from .display import strip_bidi
 from .extensions import db
+from .i18n import gettext
 from .models import Campaign, Comment, Response
 from .questionnaire import Questionnaire
+from .recommend.anonymity import COMMENT_FIELD, shuffle_key
 from .recommend.redact import redact
+from .recommend.service import Diagnosis
 
 BOM = "\ufeff"
 # A spreadsheet starts a formula at = + - @; full-width and small forms (＝ ＋ － ＠ ﹦ …) are
@@ -70,28 +76,36 @@ def _t(ja: str, en: str, lang: str) -> str:
     return en if lang == "en" else ja
 
 
-def responses_csv(campaign: Campaign, questionnaire: Questionnaire | None, lang: str, *,
-                  min_group: int, min_comments_group: int) -> bytes:
-    """One row per response: answers, and each comment with its predicted and corrected cause."""
-    responses = list(db.session.scalars(
-        select(Response).where(Response.campaign_id == campaign.id).order_by(Response.id)))
-    if len(responses) < min_group:
+def responses_csv(campaign: Campaign, questionnaire: Questionnaire | None, lang: str,
+                  diag: Diagnosis, order_secret: str) -> bytes:
+    """One row per released response in the campaign's fixed random order: department (where
+    allowed), answers, and each comment with its predicted and corrected cause."""
+    th = diag.thresholds
+    included = diag.release.included if diag.release else frozenset()
+    if len(included) < th.min_group:
         raise ExportRefused(_t(
-            f"回答が{min_group}件以上になるまで、回答データは出力できません（匿名性の保護）。",
-            f"Responses can be exported once there are at least {min_group} (anonymity).", lang))
-    with_text = len(responses) >= min_comments_group
+            f"集計に含まれる回答が{th.min_group}件以上になるまで、回答データは出力できません（匿名性の保護）。",
+            f"Responses can be exported once at least {th.min_group} are released (anonymity).",
+            lang))
+    responses = [r for r in db.session.scalars(
+        select(Response).where(Response.campaign_id == campaign.id)) if r.id in included]
+    # A fixed random order: the last row must not be the newest respondent.
+    responses.sort(key=lambda r: shuffle_key(order_secret, r.id))
+    departments = diag.release.row_segments() if diag.release else {}
+    hidden = gettext("anon.csv_hidden", lang)
+    with_text = len(responses) >= th.min_comments_group
     item_ids = ([i.id for i in questionnaire.items_of_type("choice", "multi_choice", "likert")]
                 if questionnaire else sorted({k for r in responses for k in (r.answers or {})}))
     text_ids = ([i.id for i in questionnaire.items_of_type("text")] if questionnaire
                 else sorted({c.item_id for r in responses for c in r.comments if c.item_id}))
-    header: list[str] = ["response", "submitted_on", "lang", "source", *item_ids]
+    header: list[str] = ["response", COMMENT_FIELD, *item_ids]
     for i in text_ids:
         header += [f"{i}_text", f"{i}_cause", f"{i}_confidence", f"{i}_corrected_cause",
                    f"{i}_self_label"]
     rows: list[list[Any]] = [header]
     for n, r in enumerate(responses, 1):
         answers = r.answers or {}
-        row: list[Any] = [n, r.submitted_on.isoformat(), r.lang, r.source]
+        row: list[Any] = [n, departments.get(r.id, hidden)]
         # A checklist answer is a list of codes: one cell, separated by ';' as Forms does.
         row += [";".join(map(str, v)) if isinstance(v := answers.get(i, ""), list) else v
                 for i in item_ids]
@@ -121,6 +135,7 @@ def diagnosis_csv(diag: dict[str, Any], comparison: dict[str, Any] | None, lang:
         [t("診断", "Diagnosis"), camp["organisation"], camp["name"], camp["slug"]],
         [t("作成日", "Report date"), diag["report_date"]],
         [t("回答数", "Responses"), diag["responses"]],
+        [gettext("anon.received", lang), diag["release"]["received"]],
         [t("従業員数", "Employees"), _num(diag["employee_count"])],
         [t("回答率", "Response rate"), _num(diag["response_rate"])],
         [t("非表示（回答数が基準未満）", "Suppressed (too few responses)"), diag["suppressed"]],

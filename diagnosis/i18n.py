@@ -206,6 +206,51 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "使用できない制御文字が含まれています。",
         "The text contains control characters that are not allowed.",
     ),
+    # anonymity (diagnosis.recommend.anonymity): results in steps, comment filters, exports
+    "anon.received": ("受け付けた回答数（集計待ちを含む）",
+                      "Responses received (including those not yet in the results)"),
+    "anon.included": ("集計に含まれる回答", "Responses in the results"),
+    "anon.steps": (
+        "集計は、新しい回答が{m}件以上そろうたびにまとめて更新します。一人ずつの変化から回答者が分からないようにするためです。",
+        "Results are updated only when at least {m} new responses have arrived, so that no one person's "
+        "answers can be read from a change.",
+    ),
+    "anon.waiting": (
+        "集計に含まれる回答は{included}件です。あと{next}件の回答がそろうと更新されます。",
+        "{included} responses are in the results; they are updated once {next} more have arrived.",
+    ),
+    "anon.closed_waiting": (
+        "最後に届いた{waiting}件の回答は{m}件に満たないため、匿名性を守るために集計に含めていません。",
+        "The last {waiting} responses are fewer than {m}, so they stay out of the results to protect anonymity.",
+    ),
+    "anon.heatmap_fields": (
+        "役職・年代・勤続年数の欄は設問への回答だけで計算しています（自由記述は部門ごとにだけ集計します）。"
+        "各セルは、そのグループに新しい回答が{m}件以上そろったときにだけ更新されます。",
+        "Position, age and tenure cells use the rated questions only (comments are grouped by department "
+        "only). A cell changes only when at least {m} new responses have arrived in its group.",
+    ),
+    "anon.comments_note": (
+        "コメントは部門でだけ絞り込めます（回答者が{mc}人以上の部門）。コメントは部門ごとに{m}件の回答がそろうたびに加わり、"
+        "この調査ごとに固定したランダムな順に並びます。氏名・連絡先などは伏せて表示しています。",
+        "Comments can be filtered by department only (departments with at least {mc} respondents). They are "
+        "added each time {m} answers from a department have arrived, and listed in a random order fixed for "
+        "this survey. Names and contact details are hidden.",
+    ),
+    "anon.refinement_hidden": (
+        "この条件に当てはまる回答者、または当てはまらない回答者が{m}人未満のため、アンケートのコメントは表示しません。"
+        "条件を広げてください。",
+        "Fewer than {m} respondents match these filters, or fewer than {m} do not, so survey comments are "
+        "not shown. Please widen the filters.",
+    ),
+    "anon.held_back": (
+        "このほか{n}件のコメントは、同じ部門の回答が{m}件そろうまで表示を待っています。",
+        "{n} more comments wait until {m} answers from their department have arrived.",
+    ),
+    "anon.responses_csv_consultants": (
+        "回答者ごとのデータ（CSV）は、コンサルタントだけが出力できます。",
+        "Per-person data (CSV) can be downloaded by consultants only.",
+    ),
+    "anon.csv_hidden": ("（非表示：少人数）", "(hidden: small group)"),
 }
 
 

@@ -174,6 +174,9 @@ class Response(db.Model):
     # Day only: a timestamp to the second could identify a respondent.
     submitted_on: Mapped[dt.date] = mapped_column(default=today)
     classification_status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    # The released snapshot that first included this response; None while it waits for at least
+    # MIN_GROUP responses to be released together (see diagnosis.recommend.anonymity).
+    snapshot_seq: Mapped[int | None] = mapped_column(index=True)
 
     campaign: Mapped[Campaign] = relationship(back_populates="responses")
     comments: Mapped[list[Comment]] = relationship(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from diagnosis.extensions import db
 from diagnosis.models import Campaign, Comment
@@ -40,3 +41,15 @@ def comment_ids(campaign_id: int, source: str | None = None) -> list[int]:
     if source:
         stmt = stmt.where(Comment.source == source)
     return list(db.session.scalars(stmt.order_by(Comment.id)))
+
+
+def submit(client, token: str, *, comment: str = "使い方がわからない", level: str = "3",
+           **segments: str) -> None:
+    """One employee answers through the real survey form (nonce and all), as a browser would."""
+    html = client.get(f"/s/{token}").get_data(as_text=True)
+    nonce = re.search(r'name="nonce" type="hidden" value="([^"]+)"', html).group(1)
+    data = {"nonce": nonce, "usage": "monthly", **{i: level for i in LIKERT},
+            "reasons": comment, "department": "prefer_not", "role": "prefer_not",
+            "age_band": "prefer_not", "tenure": "prefer_not", **segments}
+    r = client.post(f"/s/{token}", data=data)
+    assert r.status_code == 302 and "/thanks" in r.headers["Location"], r.get_data(as_text=True)[:500]

@@ -283,16 +283,23 @@ def test_write_csv_has_bom_and_neutralised_cells():
 def test_responses_export(app, client, world):
     with app.app_context():
         fill(world["campaign_a"], 10, department="sales", comment="=cmd|' /C calc'!A0 佐藤さんに聞く")
+    # Per-person rows are for consultants; a DX lead gets the aggregates only (issue 16).
     login(client, world["lead_a"])
+    assert client.get(f"/campaigns/{world['campaign_a']}/export/responses.csv").status_code == 403
+    assert "export/responses.csv" not in text(client.get(f"/campaigns/{world['campaign_a']}"))
+    client.post("/logout")
+    login(client, world["consultant"])
     r = client.get(f"/campaigns/{world['campaign_a']}/export/responses.csv")
     assert r.status_code == 200 and r.mimetype == "text/csv"
     assert "attachment" in r.headers["Content-Disposition"]
     body = r.data.decode("utf-8")
     assert body.startswith(BOM)
     rows = list(csv.reader(io.StringIO(body[1:])))
-    assert rows[0][:4] == ["response", "submitted_on", "lang", "source"]
-    assert "department" not in rows[0]  # no segment columns: rows could single people out
-    assert len(rows) == 11
+    # One segment column, the department, and no submission date: several segments or the
+    # day of answering could single people out.
+    assert rows[0][:2] == ["response", "department"]
+    assert not {"submitted_on", "role", "age_band", "tenure", "lang"} & set(rows[0])
+    assert len(rows) == 11 and {row[1] for row in rows[1:]} == {"sales"}
     i = rows[0].index("reasons_text")
     assert rows[1][i].startswith("'=cmd") and "佐藤" not in rows[1][i] and "[NAME]さん" in rows[1][i]
     assert rows[1][rows[0].index("reasons_cause")] == "support"
@@ -301,7 +308,7 @@ def test_responses_export(app, client, world):
 def test_responses_export_refused_below_min_group(app, client, world):
     with app.app_context():
         fill(world["campaign_a"], 3, comment="x")
-    login(client, world["lead_a"])
+    login(client, world["consultant"])
     r = client.get(f"/campaigns/{world['campaign_a']}/export/responses.csv")
     assert r.status_code == 302
 

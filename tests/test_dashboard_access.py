@@ -77,9 +77,14 @@ def test_anonymous_is_sent_to_login(client, both, path):
 def test_own_organisation_pages_are_readable(client, both):
     login(client, both["lead_a"])
     for path in ("/campaigns/{campaign_a}", "/campaigns/{campaign_a}/comments",
-                 "/campaigns/{campaign_a}/interviews", "/campaigns/{campaign_a}/export/responses.csv",
+                 "/campaigns/{campaign_a}/interviews",
                  "/campaigns/{campaign_a}/export/diagnosis.csv", "/campaigns/{campaign_a}/qr.svg"):
         assert client.get(path.format(**both)).status_code == 200, path
+    # Per-person rows are for the consultant only: the DX lead reads aggregates.
+    assert client.get("/campaigns/{campaign_a}/export/responses.csv".format(**both)).status_code == 403
+    client.post("/logout")
+    login(client, both["consultant"])
+    assert client.get("/campaigns/{campaign_a}/export/responses.csv".format(**both)).status_code == 200
 
 
 # ------------------------------------------------------------------ CSRF

@@ -6,19 +6,27 @@ anonymity rules live; this module only selects, filters and redacts what may be 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app
 from markupsafe import Markup, escape
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
 
 from ..classification import diagnose_options
 from ..extensions import db
 from ..interviews import add_interview
 from ..models import SEGMENT_FIELDS, Campaign, Comment, InterviewNote, Response
 from ..questionnaire import Questionnaire, questionnaire_for
-from ..recommend.anonymity import Thresholds
+from ..recommend.anonymity import (
+    COMMENT_FIELD,
+    refinement_shown,
+    restricted_filter,
+    shuffle_key,
+)
 from ..recommend.playbook import Playbook, load_playbook
 from ..recommend.redact import redact
 from ..recommend.service import Diagnosis, diagnose_campaign
@@ -43,11 +51,11 @@ def playbook() -> Playbook:
     return load_playbook()
 
 
-def thresholds() -> Thresholds:
-    """The configured anonymity thresholds, resolved exactly as the diagnosis resolves them."""
-    cfg = current_app.config
-    return Thresholds.make(cfg.get("MIN_GROUP"), cfg.get("MIN_COMMENTS_GROUP"),
-                           playbook().section("anonymity"))
+def order_secret(campaign: Campaign) -> str:
+    """The campaign's secret for the order of its lists (``anonymity.shuffle_key``): derived from
+    the app's secret key, so it is neither stored nor shown, and differs per campaign."""
+    key = str(current_app.config["SECRET_KEY"]).encode()
+    return hmac.new(key, f"teichaku-list-order:{campaign.id}".encode(), hashlib.sha256).hexdigest()
 
 
 def response_counts(campaign_ids: list[int]) -> dict[int, int]:
@@ -139,7 +147,7 @@ def interview_counts(campaign: Campaign) -> tuple[int, int]:
 
 @dataclass(frozen=True)
 class SegmentOption:
-    """A segment value that may be used as a filter (large enough for comments to be shown)."""
+    """A department whose comments may be listed on their own (see ``anonymity.COMMENT_FIELD``)."""
 
     field: str
     value: str
@@ -151,18 +159,20 @@ class SegmentOption:
 
 
 def segment_options(diag: Diagnosis) -> list[SegmentOption]:
-    """Segment values whose group meets MIN_COMMENTS_GROUP (per the diagnosis); others are not offered."""
-    out = []
-    for f in SEGMENT_FIELDS:
-        for s in diag.segments.get(f, []):
-            if not s.suppressed and s.comments_shown:
-                out.append(SegmentOption(f, s.value, s.label))
-    return out
+    """Groups of the comment field released with at least MIN_COMMENTS_GROUP people; no other
+    field is offered, so two comment lists can never intersect into a small group."""
+    release = diag.release
+    if release is None or not survey_comments_visible(diag):
+        return []
+    values = release.comment_groups(diag.thresholds.min_comments_group)
+    return [SegmentOption(COMMENT_FIELD, v, diag.data.segment_label(COMMENT_FIELD, v, diag.lang))
+            for v in sorted(values, key=lambda v: diag.data.segment_label(COMMENT_FIELD, v, diag.lang))]
 
 
 def survey_comments_visible(diag: Diagnosis) -> bool:
-    """Survey comments are quoted only when the campaign has MIN_COMMENTS_GROUP responses."""
-    return diag.responses >= diag.thresholds.min_comments_group
+    """Survey comments are listed once MIN_COMMENTS_GROUP respondents' comments are released."""
+    released = len(diag.release.comment_members) if diag.release else diag.responses
+    return released >= diag.thresholds.min_comments_group
 
 
 @dataclass
@@ -201,6 +211,26 @@ class CommentFilters:
         out.update(override)
         return {k: v for k, v in out.items() if v is not None}
 
+    def matches(self, row: CommentRow) -> bool:
+        """True when a row of the segment's list passes the other filters."""
+        if self.source and row.source != self.source:
+            return False
+        if self.cause == "pending":
+            if row.label is not None or row.corrected_label is not None:
+                return False
+        elif self.cause == "corrected":
+            if row.corrected_label is None:
+                return False
+        elif self.cause and row.effective_label != self.cause:
+            return False
+        if self.confidence:
+            lo, hi = CONFIDENCE_BANDS[self.confidence]
+            if row.corrected_label is not None or row.confidence is None \
+                    or not lo <= row.confidence < hi:
+                return False
+        # Search the redacted text: searching the raw one would reveal a redacted name.
+        return not self.q or self.q.casefold() in row.text.casefold()
+
 
 @dataclass
 class CommentRow:
@@ -214,6 +244,7 @@ class CommentRow:
     confidence: float | None
     corrected_label: str | None
     interview_title: str | None = None
+    response_id: int | None = None
 
     @property
     def effective_label(self) -> str | None:
@@ -229,57 +260,58 @@ class CommentPage:
     page: int = 1
     pages: int = 1
     survey_hidden: bool = False
+    refinement_hidden: bool = False  # a cause or keyword filter matched too few or too many
+    held_back: int = 0  # released responses' comments waiting for their department's next step
 
 
 def _row(c: Comment) -> CommentRow:
     return CommentRow(c.id, c.source, c.item_id, redact(c.text), c.label, c.confidence,
-                      c.corrected_label, c.interview.title if c.interview is not None else None)
-
-
-def comment_query(campaign: Campaign, filters: CommentFilters, survey_visible: bool):
-    """The SQL select of the campaign's comments matching the structured filters."""
-    stmt = select(Comment).where(Comment.campaign_id == campaign.id)
-    if not survey_visible:
-        stmt = stmt.where(Comment.source == "interview")
-    if filters.source:
-        stmt = stmt.where(Comment.source == filters.source)
-    effective = func.coalesce(Comment.corrected_label, Comment.label)
-    if filters.cause == "pending":
-        stmt = stmt.where(Comment.label.is_(None), Comment.corrected_label.is_(None))
-    elif filters.cause == "corrected":
-        stmt = stmt.where(Comment.corrected_label.is_not(None))
-    elif filters.cause:
-        stmt = stmt.where(effective == filters.cause)
-    if filters.confidence:
-        lo, hi = CONFIDENCE_BANDS[filters.confidence]
-        stmt = stmt.where(Comment.corrected_label.is_(None), Comment.confidence >= lo,
-                          Comment.confidence < hi)
-    if filters.segment:
-        column_r = getattr(Response, filters.segment.field)
-        column_i = getattr(InterviewNote, filters.segment.field)
-        stmt = (stmt.outerjoin(Response, Comment.response_id == Response.id)
-                .outerjoin(InterviewNote, Comment.interview_id == InterviewNote.id)
-                .where(or_(column_r == filters.segment.value,
-                           column_i == filters.segment.value)))
-    return stmt.order_by(Comment.id.desc())
+                      c.corrected_label, c.interview.title if c.interview is not None else None,
+                      c.response_id)
 
 
 def list_comments(campaign: Campaign, filters: CommentFilters, diag: Diagnosis) -> CommentPage:
-    """Filtered, redacted comments of a campaign, one page at a time."""
+    """Filtered, redacted comments of a campaign's released snapshot, one page at a time."""
+    release = diag.release
     visible = survey_comments_visible(diag)
-    comments = list(db.session.scalars(comment_query(campaign, filters, visible)))
-    rows = [_row(c) for c in comments]
-    if filters.q:
-        # Search the redacted text: searching the raw one would reveal a redacted name.
-        needle = filters.q.casefold()
-        rows = [r for r in rows if needle in r.text.casefold()]
-    total = len(rows)
+    m = diag.thresholds.min_group
+    if not visible or release is None:
+        allowed: frozenset[int] = frozenset()
+    elif filters.segment:
+        allowed = release.group(COMMENT_FIELD, filters.segment.value)
+    else:
+        allowed = release.comment_members
+    comments = list(db.session.scalars(
+        select(Comment).where(Comment.campaign_id == campaign.id)
+        .options(selectinload(Comment.interview))))
+    base = [c for c in comments
+            if (c.source == "survey" and c.response_id in allowed)
+            or (c.source == "interview" and (filters.segment is None or getattr(
+                c.interview, COMMENT_FIELD, None) == filters.segment.value))]
+    rows = [_row(c) for c in base]
+    matched = [r for r in rows if filters.matches(r)]
+    refinement_hidden = False
+    if restricted_filter(filters.cause, filters.q):
+        people = {r.response_id for r in rows if r.source == "survey"}
+        hits = {r.response_id for r in matched if r.source == "survey"}
+        if not refinement_shown(len(hits), len(people), m):
+            matched = [r for r in matched if r.source != "survey"]
+            refinement_hidden = True
+    # A fixed random order per campaign: never newest first, which would point at the latest.
+    secret = order_secret(campaign)
+    matched.sort(key=lambda r: shuffle_key(secret, r.id))
+    total = len(matched)
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(filters.page, pages)
     start = (page - 1) * PAGE_SIZE
-    hidden = not visible and db.session.scalar(select(func.count(Comment.id)).where(
-        Comment.campaign_id == campaign.id, Comment.source == "survey")) > 0
-    return CommentPage(rows[start:start + PAGE_SIZE], total, page, pages, bool(hidden))
+    survey = [c for c in comments if c.source == "survey"]
+    hidden = not visible and bool(survey)
+    held = 0
+    if visible and release is not None and filters.segment is None:
+        held = sum(1 for c in survey if c.response_id in release.included
+                   and c.response_id not in release.comment_members)
+    return CommentPage(matched[start:start + PAGE_SIZE], total, page, pages, bool(hidden),
+                       refinement_hidden, held)
 
 
 def comment_or_none(campaign: Campaign, comment_id: int, diag: Diagnosis) -> Comment | None:
@@ -287,7 +319,8 @@ def comment_or_none(campaign: Campaign, comment_id: int, diag: Diagnosis) -> Com
     c = db.session.get(Comment, comment_id)
     if c is None or c.campaign_id != campaign.id:
         return None
-    if c.source == "survey" and not survey_comments_visible(diag):
+    if c.source == "survey" and not (survey_comments_visible(diag) and diag.release is not None
+                                     and c.response_id in diag.release.comment_members):
         return None
     return c
 

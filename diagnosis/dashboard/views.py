@@ -134,6 +134,7 @@ def comments(campaign_id: int):
     return render_template("dashboard/comments.html", campaign=campaign, page=page,
                            filters=filters, options=options, form=CorrectionForm(),
                            cause_filters=services.CAUSE_FILTERS,
+                           min_group=diag.thresholds.min_group,
                            min_comments_group=diag.thresholds.min_comments_group)
 
 
@@ -234,14 +235,16 @@ def interview(campaign_id: int, interview_id: int):
 
 
 @bp.route("/campaigns/<int:campaign_id>/export/responses.csv")
-@login_required
+@consultant_required
 def export_responses(campaign_id: int):
-    """Responses with their classified causes as CSV (UTF-8 with BOM)."""
+    """Per-person rows with their classified causes as CSV (UTF-8 with BOM); consultants only,
+    DX leads get the aggregates."""
     campaign = campaign_or_404(campaign_id)
-    th = services.thresholds()
+    lang = current_lang()
+    diag = services.campaign_diagnosis(campaign, lang)
     try:
-        data = responses_csv(campaign, services.questionnaire_of(campaign), current_lang(),
-                             min_group=th.min_group, min_comments_group=th.min_comments_group)
+        data = responses_csv(campaign, services.questionnaire_of(campaign), lang, diag,
+                             services.order_secret(campaign))
     except ExportRefused as exc:
         flash(str(exc), "error")
         return redirect(url_for("dashboard.campaign", campaign_id=campaign.id))

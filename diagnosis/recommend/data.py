@@ -57,6 +57,9 @@ class ResponseData:
     id: int
     answers: dict[str, Any]
     segments: dict[str, str | None] = field(default_factory=dict)
+    # The released snapshot that first included this response (see :mod:`.anonymity`); plain
+    # data built without one counts as a single snapshot.
+    snapshot: int = 1
 
     @property
     def usage(self) -> str | None:
@@ -110,6 +113,8 @@ class CampaignData:
     segment_labels: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
     # The reason checklist, None when the questionnaire version has none.
     reasons: ReasonSpec | None = None
+    # Responses stored, released or not (None: the responses above are all there is).
+    received: int | None = None
 
     def segment_label(self, field_name: str, code: str, lang: str) -> str:
         """Display label of a segment value, the code itself when unknown."""

@@ -2,6 +2,9 @@
 
 Uses the SQLAlchemy session passed in, else ``diagnosis.extensions.db.session`` (which needs an
 application context). Models are imported lazily so the pure modules never pull them in.
+
+Its one write is :func:`release_snapshot`: reading a campaign first releases a new snapshot when
+one is due, so every reader (dashboard, exports, PDF, CLI) sees the same released responses.
 """
 
 from __future__ import annotations
@@ -79,16 +82,55 @@ def reason_spec(q: Any) -> ReasonSpec | None:
         for o in item.options), item.max_choices or len(item.options))
 
 
+def release_snapshot(campaign: Any, min_group: int, session: Any = None) -> int | None:
+    """Give the responses waiting beyond the last snapshot a new snapshot number when at least
+    ``min_group`` wait (:func:`.anonymity.release_due`), and commit; the new number or None.
+
+    Safe under concurrent readers: two of them may share a number or split the waiting
+    responses, and :func:`.anonymity.release_plan` still moves results only in steps of
+    ``min_group``; a snapshot number, once given, never changes.
+    """
+    from sqlalchemy import func, select, update
+    from sqlalchemy.exc import OperationalError
+
+    from ..models import Response
+    from .anonymity import release_due
+
+    s = _session(session)
+    c = find_campaign(campaign, s)
+    waiting = Response.campaign_id == c.id, Response.snapshot_seq.is_(None)
+    n, last_id = s.execute(select(func.count(Response.id), func.max(Response.id))
+                           .where(*waiting)).one()
+    if not release_due(n or 0, min_group):
+        return None
+    seq = (s.scalar(select(func.max(Response.snapshot_seq))
+                    .where(Response.campaign_id == c.id)) or 0) + 1
+    try:
+        s.execute(update(Response).where(*waiting, Response.id <= last_id)
+                  .values(snapshot_seq=seq).execution_options(synchronize_session=False))
+        s.commit()
+    except OperationalError:  # the database is busy: the next reader releases
+        s.rollback()
+        return None
+    return seq
+
+
 def load_campaign(campaign: Any, *, session: Any = None, questionnaire: Any = None,
-                  report_date: dt.date | None = None,
-                  questionnaire_dir: str | None = None) -> CampaignData:
-    """Read a campaign's responses, evidence and organisation context into plain data."""
-    from sqlalchemy import select
+                  report_date: dt.date | None = None, questionnaire_dir: str | None = None,
+                  release_min_group: int | None = None, everything: bool = False) -> CampaignData:
+    """Read a campaign's released responses, their evidence and the organisation context.
+
+    ``release_min_group`` releases a due snapshot first. ``everything`` reads every stored
+    response as one snapshot, released or not (the consultant's ``teichaku diagnose --all``).
+    """
+    from sqlalchemy import func, select
 
     from ..models import Comment, InterviewNote, Response
 
     s = _session(session)
     c = find_campaign(campaign, s)
+    if release_min_group is not None and not everything:
+        release_snapshot(c, release_min_group, s)
     if questionnaire is None:
         if questionnaire_dir is None:
             from .. import config
@@ -97,16 +139,22 @@ def load_campaign(campaign: Any, *, session: Any = None, questionnaire: Any = No
         questionnaire = _questionnaires(str(questionnaire_dir)).for_campaign(c)
     specs, labels = questionnaire_parts(questionnaire) if questionnaire is not None else ((), {})
 
-    rows = list(s.scalars(select(Response).where(Response.campaign_id == c.id)
-                          .order_by(Response.id)))
-    responses = tuple(ResponseData(r.id, dict(r.answers or {}), r.segments()) for r in rows)
+    stmt = select(Response).where(Response.campaign_id == c.id)
+    if not everything:
+        stmt = stmt.where(Response.snapshot_seq.is_not(None))
+    rows = list(s.scalars(stmt.order_by(Response.id)))
+    responses = tuple(ResponseData(r.id, dict(r.answers or {}), r.segments(),
+                                   1 if everything else r.snapshot_seq) for r in rows)
+    received = s.scalar(select(func.count(Response.id)).where(Response.campaign_id == c.id))
     by_response = {r.id: r.segments for r in responses}
     notes = {n.id: n.segments() for n in s.scalars(
         select(InterviewNote).where(InterviewNote.campaign_id == c.id))}
     evidence = []
     for cm in s.scalars(select(Comment).where(Comment.campaign_id == c.id).order_by(Comment.id)):
         if cm.response_id is not None:
-            segs = by_response.get(cm.response_id, {})
+            if cm.response_id not in by_response:
+                continue  # its response is not released yet
+            segs = by_response[cm.response_id]
         elif cm.interview_id is not None:
             segs = notes.get(cm.interview_id, {})
         else:
@@ -120,4 +168,4 @@ def load_campaign(campaign: Any, *, session: Any = None, questionnaire: Any = No
                          report_date or dt.date.today(), org.name)
     return CampaignData(c.id, c.slug, c.name, c.organisation_id, c.questionnaire_id,
                         c.questionnaire_version, context, specs, responses, tuple(evidence),
-                        labels, reason_spec(questionnaire))
+                        labels, received=received, reasons=reason_spec(questionnaire))

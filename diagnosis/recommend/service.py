@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from .aggregate import GroupStats, group_stats
-from .anonymity import Thresholds, quotable, segment_counts, suppressed_cells
+from .anonymity import COMMENT_FIELD, Release, Thresholds, quotable, release_plan, segment_counts
 from .data import CAUSES, SEGMENT_FIELDS, UNCLEAR, CampaignData, Evidence
 from .diagnose import MIXED, CauseScore, Dominance, SupportSplit, cause_scores, dominance
 from .diagnose import support_split as compute_split
@@ -68,27 +68,44 @@ class Diagnosis:
     quantification: dict[str, Any] = field(default_factory=dict)
     # Causes whose self-reported and classified-comment shares disagree beyond their intervals.
     disagreements: list[dict[str, Any]] = field(default_factory=list)
+    release: Release | None = None
 
     @property
     def responses(self) -> int:
-        """Number of responses."""
+        """Number of responses in the diagnosis (the released snapshot)."""
         return len(self.data.responses)
 
     @property
+    def received(self) -> int:
+        """Number of responses stored, including those waiting for the next snapshot."""
+        return self.data.received if self.data.received is not None else self.responses
+
+    def release_dict(self) -> dict[str, Any]:
+        """How much of what was received the diagnosis includes, and when it moves next."""
+        waiting = max(0, self.received - self.responses)
+        comments = len(self.release.comment_members) if self.release else self.responses
+        return {"received": self.received, "included": self.responses, "waiting": waiting,
+                "next_after": max(1, self.thresholds.min_group - waiting),
+                "comment_respondents": comments,
+                "steps": self.release.steps if self.release else None,
+                "comment_field": COMMENT_FIELD}
+
+    @property
     def response_rate(self) -> float | None:
-        """Responses divided by the organisation's employee count, at most 1.0.
+        """Responses received divided by the organisation's employee count, at most 1.0 (the
+        count received may rise one by one; only the results move in steps).
 
         More responses than employees means a wrong headcount or repeated answers, never a rate
         above 100 %: the rate is capped and ``exceeds_headcount`` says so.
         """
         n = self.data.context.employee_count
-        return min(1.0, self.responses / n) if n else None
+        return min(1.0, self.received / n) if n else None
 
     @property
     def exceeds_headcount(self) -> bool:
-        """True when there are more responses than employees."""
+        """True when more responses were received than there are employees."""
         n = self.data.context.employee_count
-        return bool(n) and self.responses > n
+        return bool(n) and self.received > n
 
     @property
     def dominant_cause(self) -> str | None:
@@ -109,6 +126,7 @@ class Diagnosis:
                           "min_comments_group": self.thresholds.min_comments_group},
             "suppressed": self.suppressed,
             "responses": self.responses,
+            "release": self.release_dict(),
             "employee_count": d.context.employee_count,
             "response_rate": None if self.response_rate is None else round(self.response_rate, 3),
             "responses_exceed_headcount": self.exceeds_headcount,
@@ -197,24 +215,27 @@ def _segment_evidence(evidence: tuple[Evidence, ...], field_name: str,
     return [e for e in evidence if e.segments.get(field_name) == value]
 
 
-def _segments(data: CampaignData, pb: Playbook, th: Thresholds,
-              lang: str, error_model: ErrorModel | None = None) -> dict[str, list[SegmentView]]:
+def _segments(data: CampaignData, pb: Playbook, th: Thresholds, lang: str, release: Release,
+              error_model: ErrorModel | None = None) -> dict[str, list[SegmentView]]:
+    by_id = {r.id: r for r in data.responses}
+    order = {f: {code: i for i, code in enumerate(data.segment_labels.get(f, {}))}
+             for f in SEGMENT_FIELDS}
     out: dict[str, list[SegmentView]] = {}
     for f in SEGMENT_FIELDS:
-        counts, unstated = segment_counts(data.responses, f)
-        hidden = suppressed_cells(counts, unstated, th.min_group)
+        cells = release.cells.get(f, ())
         views = []
-        for value in sorted(counts, key=lambda v: (-counts[v], v)):
-            label = data.segment_label(f, value, lang)
-            if value in hidden:
-                views.append(SegmentView(f, value, label, True))
-                continue
-            rs = [r for r in data.responses if r.segments.get(f) == value]
-            ev = _segment_evidence(data.evidence, f, value)
+        for c in sorted((c for c in cells if c.shown), key=lambda c: (-len(c.members), c.value)):
+            rs = [by_id[i] for i in sorted(c.members)]
+            # Comments are grouped on one field only; other fields' cells use the rated questions.
+            ev = _segment_evidence(data.evidence, f, c.value) if f == COMMENT_FIELD else []
             st = group_stats(rs, ev, data.likert_items, pb, error_model, data.reasons)
-            views.append(SegmentView(f, value, label, False, st, cause_scores(st, pb),
-                                     comments_shown=st.n >= th.min_comments_group,
-                                     label_lang=lang))
+            views.append(SegmentView(f, c.value, data.segment_label(f, c.value, lang), False, st,
+                                     cause_scores(st, pb), comments_shown=f == COMMENT_FIELD
+                                     and st.n >= th.min_comments_group, label_lang=lang))
+        # Hidden values in the questionnaire's order: their sizes are not to be read from it.
+        for c in sorted((c for c in cells if not c.shown),
+                        key=lambda c: (order[f].get(c.value, len(order[f])), c.value)):
+            views.append(SegmentView(f, c.value, data.segment_label(f, c.value, lang), True))
         out[f] = views
     return out
 
@@ -353,11 +374,19 @@ def diagnose(data: CampaignData, lang: str = "ja", *, playbook: Playbook | None 
     pb = playbook or load_playbook()
     lang = "en" if lang == "en" else "ja"
     th = Thresholds.make(min_group, min_comments_group, pb.section("anonymity"))
-    segments = _segments(data, pb, th, lang, error_model)
+    # Only what the latest snapshot releases goes any further (see .anonymity).
+    release = release_plan(data.responses, th.min_group)
+    received = data.received if data.received is not None else len(data.responses)
+    data = replace(data, received=received,
+                   responses=tuple(r for r in data.responses if r.id in release.included),
+                   evidence=tuple(e for e in data.evidence
+                                  if e.response_id is None or e.response_id in release.comment_members))
+    segments = _segments(data, pb, th, lang, release, error_model)
     versions = classifier_versions(data.evidence, classifier_version)
     if len(data.responses) < th.min_group:
         diag = Diagnosis(data, lang, th, True, None, segments={
-            f: [SegmentView(f, s.value, s.label, True) for s in v] for f, v in segments.items()})
+            f: [SegmentView(f, s.value, s.label, True) for s in v] for f, v in segments.items()},
+            release=release)
         diag.findings = [pb.text("find_suppressed", lang, min_group=th.min_group)]
         diag.classifier = versions
         diag.quantification = quantification_summary(None, error_model)
@@ -374,10 +403,11 @@ def diagnose(data: CampaignData, lang: str = "ja", *, playbook: Playbook | None 
     departments = [(v.value, v.label) for v in segments.get("department", []) if not v.suppressed]
     age_groups = [(v.value, v.label, v.stats) for v in segments.get("age_band", [])
                   if not v.suppressed and v.stats is not None]
-    plan = recommend(stats=st, scores=scores, dom=dom, split=split, context=data.context,
-                     pb=pb, lang=lang, quotable=eligible, departments=departments,
-                     age_groups=age_groups)
-    diag = Diagnosis(data, lang, th, False, st, scores, dom, split, plan, segments)
+    remedies = recommend(stats=st, scores=scores, dom=dom, split=split, context=data.context,
+                         pb=pb, lang=lang, quotable=eligible, departments=departments,
+                         age_groups=age_groups)
+    diag = Diagnosis(data, lang, th, False, st, scores, dom, split, remedies, segments,
+                     release=release)
     diag.disagreements = self_report_disagreements(st, scores)
     diag.classifier = versions
     diag.quantification = quantification_summary(st, error_model)
@@ -394,13 +424,17 @@ def diagnose_campaign(campaign: Any, lang: str = "ja", *, session: Any = None,
                       min_group: int | None = None,
                       min_comments_group: int | None = None,
                       classifier_version: str | None = None,
-                      error_model: ErrorModel | None = None) -> Diagnosis:
-    """Load a campaign (id, slug or model) from the database and diagnose it."""
+                      error_model: ErrorModel | None = None,
+                      everything: bool = False) -> Diagnosis:
+    """Load a campaign (id, slug or model) from the database and diagnose its latest snapshot
+    (released first when due); ``everything`` diagnoses every stored response instead."""
     from .loader import load_campaign
 
-    data = load_campaign(campaign, session=session, questionnaire=questionnaire,
-                         report_date=report_date)
     pb = playbook if isinstance(playbook, Playbook) else load_playbook(playbook)
+    th = Thresholds.make(min_group, min_comments_group, pb.section("anonymity"))
+    data = load_campaign(campaign, session=session, questionnaire=questionnaire,
+                         report_date=report_date, release_min_group=th.min_group,
+                         everything=everything)
     return diagnose(data, lang, playbook=pb, min_group=min_group,
                     min_comments_group=min_comments_group, classifier_version=classifier_version,
                     error_model=error_model)

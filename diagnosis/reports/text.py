@@ -98,6 +98,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "m_comments": ("分類済みの自由記述 {n}件", "{n} classified comments"),
     "m_thresholds": ("匿名性の基準：集団の最小人数 {min_group}人、自由記述を引用・集計表示する最小人数 {min_comments}人",
                      "Anonymity: at least {min_group} respondents per group shown, {min_comments} before comments are quoted"),
+    "m_release": ("集計は、新しい回答が{min_group}件以上そろうたびにまとめて更新します（受付{received}件のうち{included}件を集計）。コメントは部門ごとに{min_group}件以上そろった回答のものだけを集計・引用します。役職・年代・勤続年数の欄は設問への回答だけで計算しています。",
+                  "Results are updated only when at least {min_group} new responses have arrived ({included} of the {received} received are included). Comments are counted and quoted only once {min_group} answers from their department have arrived together. Position, age and tenure use the rated questions only."),
     "m_scoring": ("スコアの算出", "Scoring"),
     "m_scoring_body": ("原因ごとのスコア = 設問（UTAUTに基づく5段階）の問題度 × {a} ＋ 自由記述の割合 × {b}。主因は、次点との差が誤差の幅（標準誤差の{z}倍）を超えた場合のみ判定し、超えない場合は「拮抗」とします。",
                        "Score per cause = problem level of the rated questions (five-point, based on UTAUT) × {a} + share of comments × {b}. A cause is called dominant only when its lead over the runner-up exceeds the margin of error ({z} standard errors); otherwise the diagnosis is “mixed”."),

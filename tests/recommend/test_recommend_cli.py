@@ -4,6 +4,13 @@ from __future__ import annotations
 
 import json
 
+from diagnosis.extensions import db
+from diagnosis.recommend.loader import find_campaign
+from diagnosis.responses import add_response
+from diagnosis.workspace import questionnaire
+
+from .conftest import answers
+
 
 def _cli(app):
     assert "diagnose" in app.cli.commands  # registered by create_app
@@ -44,3 +51,21 @@ def test_diagnose_text_report(app, scenario):
 def test_diagnose_unknown_campaign(app):
     result = _cli(app).invoke(args=["diagnose", "nope"])
     assert result.exit_code != 0 and "no campaign" in result.output
+
+
+def test_diagnose_reads_the_released_snapshot_and_all_is_the_consultants_override(app, scenario):
+    slug = _fill(scenario)
+    cli = _cli(app)
+    assert json.loads(cli.invoke(args=["diagnose", slug, "--json"]).output)["responses"] == 20
+    with app.app_context():  # three more answers: fewer than MIN_GROUP, so no new snapshot
+        camp = find_campaign(slug)
+        for _ in range(3):
+            add_response(camp, questionnaire("ai-adoption"), answers({"support": 1}), source="import")
+        db.session.commit()
+    d = json.loads(cli.invoke(args=["diagnose", slug, "--json"]).output)
+    assert d["responses"] == 20 and d["release"]["received"] == 23 and d["release"]["waiting"] == 3
+    assert json.loads(cli.invoke(args=["diagnose", slug, "--json", "--all"]).output)["responses"] == 23
+    text = cli.invoke(args=["diagnose", slug, "--lang", "en"]).output
+    assert "Responses in the results: 20" in text and "23" in text
+    # --all never releases: the three still wait for a snapshot of their own
+    assert json.loads(cli.invoke(args=["diagnose", slug, "--json"]).output)["responses"] == 20
