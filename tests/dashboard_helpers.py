@@ -46,6 +46,8 @@ def comment_ids(campaign_id: int, source: str | None = None) -> list[int]:
 def submit(client, token: str, *, comment: str = "使い方がわからない", level: str = "3",
            **segments: str) -> None:
     """One employee answers through the real survey form (nonce and all), as a browser would."""
+    # Each employee has a browser of their own (the survey limits answers per browser).
+    client = client.application.test_client()
     html = client.get(f"/s/{token}").get_data(as_text=True)
     nonce = re.search(r'name="nonce" type="hidden" value="([^"]+)"', html).group(1)
     data = {"nonce": nonce, "usage": "monthly", **{i: level for i in LIKERT},

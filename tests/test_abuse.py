@@ -190,7 +190,7 @@ def test_limits_are_shared_by_two_processes_on_one_database(app_config, app, wor
         for a in (app, app, other):
             r = a.test_client().post("/login", data={"email": world["lead_a"], "password": "wrong-password"},
                                      environ_base=env)
-            assert r.status_code == 200
+            assert r.status_code == 302 and r.headers["Location"].endswith("/login/code")
         r = other.test_client().post("/login", data={"email": world["lead_a"], "password": PASSWORD},
                                      environ_base=env)
         assert r.status_code == 429 and int(r.headers["Retry-After"]) <= 60

@@ -334,7 +334,7 @@ def test_submitted_on_outside_the_campaign_is_refused(ctx, opens, closes, closed
     rows = [valid_row(submitted_on=opens.isoformat()), valid_row(submitted_on=value)]
     err = import_errors(to_csv(rows))
     (line, column, message), = err.errors
-    assert (line, column) == (3, "column 20 (submitted_on)") and reason in message
+    assert (line, column) == (3, "column 21 (submitted_on)") and reason in message
     assert value.split(" ")[0] in message  # the offending value is quoted back
 
 

@@ -36,7 +36,9 @@ def _session_cookie(client) -> str:
 def exportable(app, world):
     with app.app_context():
         fill(world["campaign_a"], 10, comment="研修がほしい")
-    world["export"] = f"/campaigns/{world['campaign_a']}/export/responses.csv"
+    # The finding used responses.csv; that is consultant-only now, so a DX lead's copied session
+    # is tried on the diagnosis export, which DX leads may download.
+    world["export"] = f"/campaigns/{world['campaign_a']}/export/diagnosis.csv"
     return world
 
 
