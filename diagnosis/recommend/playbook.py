@@ -33,7 +33,7 @@ REQUIRED_TEXTS: tuple[str, ...] = (
     "wave_usage", "wave_target_improved", "wave_target_not_improved", "find_stale_model",
     "find_cause_corrected", "decider_self_report", "decider_all", "decider_likert_and_self_report",
     "decider_self_report_and_text", "reason_self_report", "find_self_report",
-    "find_self_report_disagrees", "wave_no_checklist",
+    "find_self_report_disagrees", "wave_no_checklist", "reason_support_checklist",
 )
 
 

@@ -246,6 +246,10 @@ def recommend(*, stats: GroupStats, scores: dict[str, CauseScore], dom: Dominanc
             k_desk=split.k_help_desk, p_train=_num(split.p_training),
             p_desk=_num(split.p_help_desk))
         recs[chosen].flags.append(f"support_decided_by_{split.decider}")
+        if split.s_training + split.s_help_desk:
+            lead_reason += " " if lang == "en" else ""
+            lead_reason += pb.text("reason_support_checklist", lang, s_train=split.s_training,
+                                   s_desk=split.s_help_desk)
     if chosen:
         recs[chosen].score += bonus
         recs[chosen].reasons.insert(0, lead_reason)

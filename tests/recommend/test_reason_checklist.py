@@ -60,6 +60,8 @@ def test_self_reported_shares_decide_a_campaign_whose_comments_are_ambiguous(sce
     assert start["remedy"] == "help_desk" and start["start"]
     # The reasons cite the checklist in the respondents' words.
     assert any("75%" in r and "困ったときに聞ける人がいない" in r for r in start["reasons"])
+    # The support reason states the checklist's side of the training / help-desk split too.
+    assert "相談先・ためらいに関する選択が90件" in start["reasons"][0]
     assert "cites_checklist" in start["flags"]
     assert any("理由のチェックリスト" in f and "60人" in f for f in d["findings"])
 
