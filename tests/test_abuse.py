@@ -11,6 +11,7 @@ import pytest
 from conftest import PASSWORD, login
 from dashboard_helpers import fill
 from sqlalchemy import func, inspect, select
+from test_survey import valid_answers
 
 from diagnosis import create_app
 from diagnosis.extensions import db
@@ -22,16 +23,9 @@ KEPT_ANSWER = "月1回の研修があれば使うと思います。"
 
 
 def answers(**over):
-    data = {
-        "usage": "monthly",
-        "pu_useful": "4", "pu_usecase": "2", "pu_goal": "dk", "pu_nofit": "2",
-        "le_exec": "3", "le_manager": "2", "le_policy": "1", "le_fringe": "4",
-        "su_skill": "2", "su_training": "1", "su_ask": "2", "su_hard": "4",
-        "reasons": "使い方がよくわからないし、聞ける人もいない。", "help_wanted": KEPT_ANSWER,
-        "department": "sales",
-    }
-    data.update(over)
-    return data
+    """The survey's valid answers with the department as the only segment."""
+    return valid_answers(role=None, age_band=None, tenure=None,
+                         **{"help_wanted": KEPT_ANSWER, **over})
 
 
 def open_form(client, path, addr):

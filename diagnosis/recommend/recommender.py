@@ -158,8 +158,7 @@ def _top_reason(sr: SelfReport, remedy: str, pb: Playbook, dom: Dominance) -> st
         return sr.top_option(o.code for o in sr.spec.options if o.remedy == remedy)
     causes = list(pb.remedy(remedy)["causes"])
     lead = dom.cause if dom.cause != MIXED else dom.top
-    for group in ([lead] if lead in causes else []) + [causes]:
-        wanted = group if isinstance(group, list) else [group]
+    for wanted in ([[lead]] if lead in causes else []) + [causes]:
         code = sr.top_option(o.code for o in sr.spec.options if o.cause in wanted)
         if code is not None:
             return code

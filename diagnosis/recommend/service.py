@@ -314,7 +314,7 @@ def _findings(diag: Diagnosis, pb: Playbook) -> list[str]:
     return out
 
 
-def self_report_disagreements(stats: GroupStats, scores: dict[str, CauseScore]) -> list[dict[str, Any]]:
+def self_report_disagreements(stats: GroupStats) -> list[dict[str, Any]]:
     """Causes (and "other") whose checklist share and classified-comment share have disjoint
     intervals: the two kinds of evidence say different things, and the reader should know."""
     sr = stats.self_report
@@ -323,8 +323,7 @@ def self_report_disagreements(stats: GroupStats, scores: dict[str, CauseScore]) 
     out = []
     for c in (*CAUSES, "other"):
         own, text = sr.share(c), stats.text.share(c)
-        own_iv = sr.interval(c)
-        text_iv = scores[c].share_interval if c in scores else stats.text.interval(c)
+        own_iv, text_iv = sr.interval(c), stats.text.interval(c)
         if own is None or text is None or own_iv is None:
             continue
         if own_iv[0] > text_iv[1] or text_iv[0] > own_iv[1]:
@@ -408,7 +407,7 @@ def diagnose(data: CampaignData, lang: str = "ja", *, playbook: Playbook | None 
                          age_groups=age_groups)
     diag = Diagnosis(data, lang, th, False, st, scores, dom, split, remedies, segments,
                      release=release)
-    diag.disagreements = self_report_disagreements(st, scores)
+    diag.disagreements = self_report_disagreements(st)
     diag.classifier = versions
     diag.quantification = quantification_summary(st, error_model)
     diag.findings = _findings(diag, pb)

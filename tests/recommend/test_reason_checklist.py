@@ -148,8 +148,6 @@ def test_wave_comparison_with_a_version_one_wave_says_so_and_compares_like_with_
 
 
 def test_self_label_rule():
-    from flask import Flask  # noqa: F401 - the rule itself needs no app
-
     from diagnosis.questionnaire import load_directory
 
     item = load_directory("questionnaires")["ai-adoption"].reason_item
