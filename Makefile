@@ -16,11 +16,11 @@ export TEICHAKU_PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 
 .PHONY: run test setup system-deps python-deps embeddings db lint bench lock clean-venv
 
-run: setup db  ## install what is missing, prepare the demo workspace and serve on 127.0.0.1
+run: setup db  ## install what is missing, prepare the demo workspace, serve on 127.0.0.1 with a worker
 	@$(BIN)/teichaku demo
 	@echo ""
-	@echo "Serving on http://$(HOST):$(PORT)/  (Ctrl-C to stop)"
-	@$(BIN)/teichaku run --host $(HOST) --port $(PORT)
+	@echo "Serving on http://$(HOST):$(PORT)/ with a worker classifying comments  (Ctrl-C stops both)"
+	@$(BIN)/teichaku serve --host $(HOST) --port $(PORT)
 
 test: setup  ## install what is missing, then run the whole test suite
 	$(BIN)/pytest

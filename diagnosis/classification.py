@@ -1,22 +1,24 @@
-"""Classifying stored evidence. A response is always committed first; classification may fail or
-run later (``teichaku classify-pending``) without losing anything."""
+"""Classifying stored evidence. A response is always committed first; its comments are classified
+later, by the worker (``teichaku worker``, fed by the job queue), inline, or by ``teichaku
+classify-pending``, without losing anything when the model fails or a worker dies."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
-import threading
-from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+import secrets
+from collections.abc import Sequence
+from typing import Any
 
-from flask import Flask, current_app
-from sqlalchemy import select
+from flask import current_app
+from sqlalchemy import func, or_, select, update
 
 from .extensions import db
-from .models import Comment, InterviewNote, Response
+from .models import Comment, InterviewNote, Response, utcnow
+from .ops import log_event
+from .progress import ProgressCallback
 
 log = logging.getLogger(__name__)
-_executor: ThreadPoolExecutor | None = None
-_executor_lock = threading.Lock()
 
 
 def configured_backend() -> str | None:
@@ -86,34 +88,130 @@ def classify_comments(comments: Sequence[Comment]) -> int:
     results = _classify_texts([c.text for c in comments])
     version = active_model_version()
     for comment, result in zip(comments, results, strict=True):
-        comment.label = result.label
-        comment.confidence = float(result.confidence)
-        comment.scores = {k: round(float(v), 4) for k, v in result.scores.items()}
-        comment.model_version = version
+        for key, value in _label_values(result, version).items():
+            setattr(comment, key, value)
     return len(comments)
 
 
-def _finish_owners(comments: Iterable[Comment]) -> None:
-    for c in comments:
-        owner = c.response or c.interview
-        if owner is not None and all(x.label is not None for x in owner.comments):
-            owner.classification_status = "done"
+def _label_values(result: Any, version: str | None) -> dict[str, Any]:
+    """The columns a classification writes on a comment."""
+    return {"label": result.label, "confidence": float(result.confidence),
+            "scores": {k: round(float(v), 4) for k, v in result.scores.items()}, "model_version": version}
 
 
-def classify_pending(limit: int | None = None, batch_size: int = 256) -> int:
-    """Classify every pending comment (oldest first) and mark their owners done."""
+def _claimable(now: dt.datetime):
+    """Pending comments nobody holds a live lease on."""
+    return Comment.label.is_(None) & (Comment.claimed_until.is_(None) | (Comment.claimed_until < now))
+
+
+def _owner_scope(response_ids: Sequence[int], interview_ids: Sequence[int]) -> list:
+    """Where-clauses limiting a claim to the comments of these responses and interview notes."""
+    if not (response_ids or interview_ids):
+        return []
+    return [or_(Comment.response_id.in_(list(response_ids)), Comment.interview_id.in_(list(interview_ids)))]
+
+
+def claim_batch(size: int, scope: Sequence = ()) -> str | None:
+    """Lease up to ``size`` pending comments (oldest first) and commit the lease; return its token,
+    or None when nothing is left to claim.
+
+    The UPDATE re-checks that each row is still claimable, so two workers racing for the same
+    rows split them: a row goes to whichever UPDATE commits first. A lease that runs out (its
+    worker died) makes the rows claimable again.
+    """
+    now = utcnow()
+    ids = list(db.session.scalars(select(Comment.id).where(_claimable(now), *scope)
+                                  .order_by(Comment.id).limit(size)))
+    if not ids:
+        db.session.rollback()
+        return None
+    token = secrets.token_hex(16)
+    lease = dt.timedelta(seconds=float(current_app.config.get("CLASSIFY_LEASE_SECONDS", 300)))
+    claimed = db.session.execute(
+        update(Comment).where(Comment.id.in_(ids), _claimable(now))
+        .values(claim_token=token, claimed_until=now + lease)
+        .execution_options(synchronize_session=False)).rowcount
+    db.session.commit()
+    return token if claimed else claim_batch(size, scope)
+
+
+def classify_claimed(token: str) -> list[int]:
+    """Classify the comments leased under ``token`` and commit the labels of those whose lease
+    still holds; returns their ids. Nothing is written for a comment another worker has taken
+    over since (its lease ran out), so no comment is ever labelled twice."""
+    comments = list(db.session.scalars(select(Comment).where(Comment.claim_token == token,
+                                                             Comment.label.is_(None))
+                                       .order_by(Comment.id)))
+    db.session.rollback()  # no transaction held open while the model works
+    if not comments:
+        return []
+    try:
+        results = _classify_texts([c.text for c in comments])
+    except Exception:
+        release_claim(token)  # the model failed here: leave the batch to the next run at once
+        raise
+    version = active_model_version()
+    written: list[int] = []
+    for comment, result in zip(comments, results, strict=True):
+        done = db.session.execute(
+            update(Comment).where(Comment.id == comment.id, Comment.claim_token == token,
+                                  Comment.label.is_(None))
+            .values(**_label_values(result, version), claim_token=None, claimed_until=None)
+            .execution_options(synchronize_session=False)).rowcount
+        if done:
+            written.append(comment.id)
+    _finish_owners(written)
+    db.session.commit()
+    db.session.expire_all()
+    return written
+
+
+def release_claim(token: str) -> None:
+    """Give back a lease without labelling (the model failed): the comments are pending again."""
+    db.session.rollback()
+    db.session.execute(update(Comment).where(Comment.claim_token == token, Comment.label.is_(None))
+                       .values(claim_token=None, claimed_until=None)
+                       .execution_options(synchronize_session=False))
+    db.session.commit()
+
+
+def _finish_owners(comment_ids: Sequence[int]) -> None:
+    """Mark done every response and interview note of these comments that has nothing pending."""
+    if not comment_ids:
+        return
+    for model, column in ((Response, Comment.response_id), (InterviewNote, Comment.interview_id)):
+        owners = select(column).where(Comment.id.in_(list(comment_ids)), column.is_not(None))
+        still_pending = select(column).where(column.is_not(None), Comment.label.is_(None))
+        db.session.execute(
+            update(model).where(model.id.in_(owners), model.id.not_in(still_pending))
+            .values(classification_status="done").execution_options(synchronize_session=False))
+
+
+def pending_count(response_ids: Sequence[int] = (), interview_ids: Sequence[int] = ()) -> int:
+    """How many comments (of these owners, or of all) are not classified yet."""
+    return db.session.scalar(select(func.count()).select_from(Comment).where(
+        Comment.label.is_(None), *_owner_scope(response_ids, interview_ids))) or 0
+
+
+def classify_pending(limit: int | None = None, response_ids: Sequence[int] = (),
+                     interview_ids: Sequence[int] = (), on_progress: ProgressCallback | None = None) -> int:
+    """Classify pending comments (of these owners, or all) batch by batch, oldest first; each batch
+    is leased, classified and committed on its own, so an interruption loses at most the batch
+    in hand, which another run takes up once its lease ends. Returns how many were labelled."""
+    size = int(current_app.config.get("CLASSIFY_BATCH_SIZE", 64))
+    scope = _owner_scope(response_ids, interview_ids)
     total = 0
-    while True:
-        stmt = select(Comment).where(Comment.label.is_(None)).order_by(Comment.id).limit(batch_size)
-        batch = list(db.session.scalars(stmt))
-        if limit is not None:
-            batch = batch[: max(0, limit - total)]
-        if not batch:
-            return total
-        classify_comments(batch)
-        _finish_owners(batch)
-        db.session.commit()
-        total += len(batch)
+    while limit is None or total < limit:
+        token = claim_batch(size if limit is None else min(size, limit - total), scope)
+        if token is None:
+            break
+        written = classify_claimed(token)
+        total += len(written)
+        if written:
+            log_event("comments_classified", count=len(written), comment_ids=written)
+        if on_progress is not None:
+            on_progress(len(written))
+    return total
 
 
 def stale_comments_query(version: str | None):
@@ -124,7 +222,13 @@ def stale_comments_query(version: str | None):
     )
 
 
-def reclassify_stale(batch_size: int = 256) -> int:
+def stale_count() -> int:
+    """How many comments the active model version did not label."""
+    stmt = stale_comments_query(active_model_version()).with_only_columns(func.count())
+    return db.session.scalar(stmt) or 0
+
+
+def reclassify_stale(batch_size: int = 256, on_progress: ProgressCallback | None = None) -> int:
     """Relabel every comment classified by another model version than the active one.
 
     Human corrections are kept (they still win over the new label); only the machine label,
@@ -142,50 +246,36 @@ def reclassify_stale(batch_size: int = 256) -> int:
         db.session.commit()
         total += len(batch)
         last_id = batch[-1].id
+        if on_progress is not None:
+            on_progress(len(batch))
 
 
 def classify_owned(response_ids: Sequence[int] = (), interview_ids: Sequence[int] = ()) -> int:
-    """Classify the comments of the given responses and interview notes, then commit."""
-    comments: list[Comment] = []
-    if response_ids:
-        comments += db.session.scalars(
-            select(Comment).join(Response).where(Response.id.in_(response_ids),
-                                                 Comment.label.is_(None)))
-    if interview_ids:
-        comments += db.session.scalars(
-            select(Comment).join(InterviewNote).where(InterviewNote.id.in_(interview_ids),
-                                                      Comment.label.is_(None)))
-    n = classify_comments(comments)
-    _finish_owners(comments)
-    db.session.commit()
-    return n
-
-
-def _run(app: Flask, response_ids: list[int], interview_ids: list[int]) -> None:
-    with app.app_context():
-        try:
-            classify_owned(response_ids, interview_ids)
-        except Exception:
-            # The answers are safe in the database; they stay pending for the next run.
-            db.session.rollback()
-            log.exception("classification failed; %d response(s) left pending",
-                          len(response_ids) + len(interview_ids))
-        finally:
-            db.session.remove()
+    """Classify the pending comments of the given responses and interview notes, committing."""
+    if not (response_ids or interview_ids):
+        return 0
+    return classify_pending(response_ids=response_ids, interview_ids=interview_ids)
 
 
 def schedule_classification(response_ids: Sequence[int] = (),
                             interview_ids: Sequence[int] = ()) -> None:
-    """Classify after the commit, as configured: in a background thread, inline, or not at all."""
-    mode = current_app.config.get("CLASSIFY_ON_SUBMIT", "background")
+    """After the commit, as configured: hand the work to the job queue (the default), classify
+    inline ("sync"), or leave it for ``teichaku classify-pending`` ("off").
+
+    Never raises: the answers are already stored, and whatever is not classified now stays
+    pending for the worker's next sweep or the CLI.
+    """
+    mode = current_app.config.get("CLASSIFY_ON_SUBMIT", "queue")
     if mode == "off" or not (response_ids or interview_ids):
         return
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    if mode == "sync":
-        _run(app, list(response_ids), list(interview_ids))
-        return
-    global _executor
-    with _executor_lock:
-        if _executor is None:
-            _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="classify")
-    _executor.submit(_run, app, list(response_ids), list(interview_ids))
+    try:
+        if mode == "sync":
+            classify_owned(list(response_ids), list(interview_ids))
+        else:
+            from .jobs import job_queue
+
+            job_queue().classify(list(response_ids), list(interview_ids))
+    except Exception:  # noqa: BLE001 - the response is stored; the work stays pending
+        db.session.rollback()
+        log.exception("classification not %s; %d response(s), %d note(s) left pending",
+                      "done" if mode == "sync" else "queued", len(response_ids), len(interview_ids))

@@ -19,14 +19,52 @@ def _create_app() -> Flask:
     return create_app()
 
 
+# Commands that work without the database, or that create and migrate it.
+NO_DATABASE_COMMANDS = frozenset({"db", "shell", "routes", "classify", "evaluate", "train"})
+
+
+class TeichakuGroup(FlaskGroup):
+    """The Flask CLI group, refusing in one line to run a command against a database that is
+    missing or behind its migrations."""
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        name, cmd, rest = super().resolve_command(ctx, args)
+        if name not in NO_DATABASE_COMMANDS and not any(a in ("--help", "-h") for a in rest):
+            from flask.cli import ScriptInfo
+
+            from .ops import schema_problem
+
+            app = ctx.ensure_object(ScriptInfo).load_app()
+            with app.app_context():
+                problem = schema_problem(app)
+            if problem is not None:
+                click.echo(f"error: {problem}", err=True)
+                ctx.exit(1)
+        return name, cmd, rest
+
+
 def main() -> None:
     """Console-script entry point; start-up errors are printed plainly, not as tracebacks."""
-    group = FlaskGroup(create_app=_create_app, help="Teichaku (定着) adoption diagnosis.")
+    from . import ConfigurationError
+
+    group = TeichakuGroup(create_app=_create_app, help="Teichaku (定着) adoption diagnosis.")
     try:
         group.main(prog_name="teichaku")
     except QuestionnaireError as exc:
         click.echo(f"error: invalid questionnaire: {exc}", err=True)
         sys.exit(2)
+    except ConfigurationError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except Exception as exc:
+        from .dbfaults import fault_reason, is_transient
+
+        if not is_transient(exc):
+            raise
+        # A lock held too long, a lost connection: the unfinished transaction was rolled back.
+        click.echo(f"error: the database is unavailable ({type(exc).__name__}: {fault_reason(exc)}); "
+                   "the step in progress was not saved; try again in a moment", err=True)
+        sys.exit(1)
 
 
 def _date(value: str | None) -> dt.date | None:
@@ -196,12 +234,17 @@ def init_app(app: Flask) -> None:
                   help="Also relabel comments classified by another model version than the active one.")
     def classify_pending_cmd(limit, stale):
         """Classify every stored comment that has not been classified yet."""
-        from .classification import classify_pending, reclassify_stale
+        from .classification import classify_pending, pending_count, reclassify_stale, stale_count
+        from .progress import progress
 
-        n = classify_pending(limit=limit)
+        total = pending_count()
+        with progress(total if limit is None else min(total, limit), "classifying", "comment") as bar:
+            n = classify_pending(limit=limit, on_progress=bar.update)
         click.echo(f"classified {n} comment(s)")
         if stale:
-            click.echo(f"relabelled {reclassify_stale()} comment(s) classified by another model version")
+            with progress(stale_count(), "relabelling", "comment") as bar:
+                relabelled = reclassify_stale(on_progress=bar.update)
+            click.echo(f"relabelled {relabelled} comment(s) classified by another model version")
 
     @app.cli.command("demo")
     @click.option("--responses", type=int, default=320, show_default=True)

@@ -1,4 +1,4 @@
-"""CLI commands for the CSV template and the all-or-nothing CSV import of responses."""
+"""CLI commands for the CSV template and the all-or-nothing import of responses (CSV or .xlsx)."""
 
 from __future__ import annotations
 
@@ -51,20 +51,33 @@ def init_app(app: Flask) -> None:
     @click.argument("campaign")
     @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
     @click.option("--dry-run", is_flag=True, help="Check the file and import nothing.")
-    def import_responses_cmd(campaign: str, file: Path, dry_run: bool):
-        """Import responses to CAMPAIGN (slug) from a CSV file; any error imports nothing."""
-        from .classification import schedule_classification
+    @click.option("--no-classify", is_flag=True,
+                  help="Leave the comments pending for the worker (teichaku worker) instead of classifying now.")
+    def import_responses_cmd(campaign: str, file: Path, dry_run: bool, no_classify: bool):
+        """Import responses to CAMPAIGN (slug) from a CSV file (UTF-8, Shift_JIS or UTF-16, comma
+        or tab) or an Excel workbook (.xlsx, e.g. a Microsoft Forms export); any error imports
+        nothing.
+
+        The imported comments are classified before the command ends (with a progress bar on a
+        terminal), so `teichaku diagnose` reads them straight away.
+        """
+        from .classification import classify_pending, pending_count
         from .csv_io import CSVImportError, import_csv
+        from .progress import progress
 
         c, q = _campaign_and_questionnaire(campaign)
         try:
-            result = import_csv(c, q, file.read_bytes(), dry_run=dry_run)
+            result = import_csv(c, q, file.read_bytes(), filename=file.name, dry_run=dry_run)
         except CSVImportError as exc:
+            if exc.format is not None:
+                click.echo(f"{file}: read as {exc.format.describe()}", err=True)
             n = len(exc.errors)
             click.echo(f"{file}: {n} error{'s' if n != 1 else ''}; nothing was imported",
                        err=True)
             click.echo(str(exc), err=True)
             raise click.exceptions.Exit(1) from None
+        if result.format is not None:
+            click.echo(f"read as {result.format.describe()}")
         if result.ignored_columns:
             personal = set(result.personal_columns)
             click.echo("ignored columns: " + ", ".join(
@@ -75,5 +88,17 @@ def init_app(app: Flask) -> None:
         if dry_run:
             click.echo(f"dry run: {result.imported} responses would be imported")
             return
-        schedule_classification(result.response_ids)
         click.echo(f"imported {result.imported} responses")
+        if no_classify:
+            n = pending_count(result.response_ids)
+            click.echo(f"{n} comment(s) left for the worker (teichaku worker) or teichaku classify-pending")
+            return
+        try:
+            with progress(pending_count(result.response_ids), "classifying", "comment") as bar:
+                n = classify_pending(response_ids=result.response_ids, on_progress=bar.update)
+        except (OSError, ValueError, RuntimeError) as exc:
+            # The responses are stored; only the labels are missing, and nothing is lost.
+            raise click.ClickException(
+                f"the responses are stored but their comments could not be classified ({exc}); "
+                "they stay pending: run teichaku classify-pending once the model works") from None
+        click.echo(f"classified {n} comment(s)")

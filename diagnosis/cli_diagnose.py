@@ -24,6 +24,14 @@ def render_text(d: dict[str, Any], lang: str = "ja") -> str:
     if rel:
         lines.append(f"{gettext('anon.included', lang)}: {rel['included']} / "
                      f"{gettext('anon.received', lang)}: {rel['received']}")
+    warnings = d.get("warnings") or []
+    if warnings:
+        lines.append("")
+        lines.append("Warnings" if en else "注意")
+        for w in warnings:
+            lines.append(f"  ! {w['text']}")
+            if w.get("hint"):
+                lines.append(f"    → {w['hint']}")
     lines.append("")
     lines.append("Findings" if en else "所見")
     lines += [f"  - {f}" for f in d["findings"]]
@@ -42,6 +50,7 @@ def render_text(d: dict[str, Any], lang: str = "ja") -> str:
         lines.append(f"  {cid:<11} score {c['score'] if c['score'] is not None else '–':>5}  "
                      f"share {share:>4}  n={c['n_comments']:<4} likert {lk if lk is not None else '–'}")
     lines.append(("Dominant cause: " if en else "主因: ") + str(d["dominant_cause"]))
+    lines += driver_lines(d, lang)
     lines.append("")
     for p in d["prerequisites"]:
         lines.append(("FIRST: " if en else "最初に: ") + p["name"])
@@ -69,6 +78,42 @@ def render_text(d: dict[str, Any], lang: str = "ja") -> str:
     return "\n".join(lines)
 
 
+def driver_lines(d: dict[str, Any], lang: str = "ja") -> list[str]:
+    """The driver analysis as plain-text lines: share of the explained variance in use per cause."""
+    a = d.get("driver_analysis")
+    if not a:
+        return []
+    en = lang == "en"
+    head = ("Drivers of use (share of explained variance, 95% interval; " if en
+            else "利用を左右する原因（説明できる部分に占める割合、95%区間。") + \
+        f"n={a['n']}, min_n={a['min_n']}" + (")" if en else "）")
+    lines = ["", head]
+    if not a["available"]:
+        lines.append("  " + ("not estimated: " if en else "推定なし: ") + a["verdict"])
+        return lines
+    for cid, v in d["drivers"].items():
+        iv = v["interval"] or [0, 0]
+        mark = " *" if cid == a["top"] else ""
+        lines.append(f"  {cid:<11} {100 * (v['importance'] or 0):5.1f}%  "
+                     f"({100 * iv[0]:.0f}–{100 * iv[1]:.0f}%){mark}")
+    r2iv = a["r2_interval"] or [0, 0]
+    lines.append(f"  R² {a['r2']:.3f} ({r2iv[0]:.3f}–{r2iv[1]:.3f})  "
+                 + ("verdict: " if en else "判定: ") + a["verdict"])
+    return lines
+
+
+def change_lines(change: dict[str, Any], lang: str = "ja") -> list[str]:
+    """The tested wave change as plain-text lines: delta, interval and verdict per measure."""
+    out = []
+    for key, v in change.items():
+        if v["delta"] is None:
+            continue
+        scale = 100 if v["unit"] == "rate" else 1
+        lo, hi = (x * scale for x in v["interval"])
+        out.append(f"  {key:<13} {v['delta'] * scale:+6.1f}  ({lo:+.1f} … {hi:+.1f})  {v['verdict']}")
+    return out
+
+
 def init_app(app: Flask) -> None:
     """Register ``teichaku diagnose``."""
 
@@ -86,6 +131,7 @@ def init_app(app: Flask) -> None:
         """Diagnose the latest released snapshot of CAMPAIGN (slug) and recommend where to start."""
         from .classification import diagnose_options
         from .recommend.loader import CampaignNotFound, find_campaign
+        from .recommend.sanity import diagnosis_warnings
         from .recommend.service import diagnose_campaign
         from .recommend.waves import WaveError, compare
 
@@ -102,11 +148,16 @@ def init_app(app: Flask) -> None:
 
         diag = run(campaign)
         out = diag.to_dict()
+        compared = None
         if earlier:
+            compared = run(earlier)
             try:
-                out["wave_comparison"] = compare(run(earlier), diag).to_dict()
+                cmp = compare(compared, diag)
             except WaveError as exc:
                 raise click.ClickException(str(exc)) from None
+            out["wave_comparison"] = cmp.to_dict()
+            out["change"] = cmp.change_dict()
+        out["warnings"] = [w.to_dict() for w in diagnosis_warnings(diag, compared)]
         if as_json:
             click.echo(json.dumps(out, ensure_ascii=False, indent=2))
             return
@@ -116,3 +167,6 @@ def init_app(app: Flask) -> None:
             click.echo("Compared with the earlier wave" if lang == "en" else "前回との比較")
             for f in out["wave_comparison"]["findings"]:
                 click.echo(f"  - {f}")
+            click.echo("Change (95% interval)" if lang == "en" else "変化（95%区間）")
+            for line in change_lines(out["change"], lang):
+                click.echo(line)

@@ -60,14 +60,18 @@ def _read_texts(stream: Any) -> list[str]:
 def classify_command(file: Any, backend: str | None, batch_size: int) -> None:
     """Classify answers from FILE (JSON Lines with "text", or plain lines; - = stdin)."""
     from diagnosis.nlp import classify
+    from diagnosis.progress import progress
 
     texts = _read_texts(file)
     models_dir, chosen = _models_dir(), _backend(backend)
-    for start in range(0, len(texts), batch_size):
-        for result in classify(texts[start : start + batch_size], models_dir, chosen):
-            row = result.to_dict()
-            row.pop("confidence", None)
-            click.echo(json.dumps(row, ensure_ascii=False))
+    with progress(len(texts), "classifying", "text") as bar:
+        for start in range(0, len(texts), batch_size):
+            batch = texts[start : start + batch_size]
+            for result in classify(batch, models_dir, chosen):
+                row = result.to_dict()
+                row.pop("confidence", None)
+                click.echo(json.dumps(row, ensure_ascii=False))
+            bar.update(len(batch))
 
 
 @click.command("evaluate")
@@ -92,6 +96,7 @@ def evaluate_command(backends: tuple[str, ...], as_json: bool) -> None:
         format_tables,
     )
     from diagnosis.nlp.training import FINETUNED_BACKENDS, finetuned_inputs
+    from diagnosis.progress import progress
 
     models_dir = _models_dir()
     corpus = models_dir / "corpus"
@@ -99,21 +104,30 @@ def evaluate_command(backends: tuple[str, ...], as_json: bool) -> None:
     eval_sets = load_eval_sets(corpus)
     if not backends:
         backends = tuple(b for b in BUILTIN_BACKENDS if (p := resolve_backend(b, models_dir)[1]) is None or p.is_dir())
-    results: dict[str, dict[str, Any]] = {TFIDF: evaluate_tfidf(train_rows, eval_sets)}
-    for name in backends:
-        click.echo(f"evaluating {name} ...", err=True)
-        encoder = get_encoder(name, models_dir)
-        embedded = embed_all(encoder, train_rows, eval_sets)
-        if name in FINETUNED_BACKENDS:
-            adapter, oof, _ = finetuned_inputs(models_dir, train_rows, encoder)
-        for char in (False, True):
+    # Steps: the TF-IDF baseline, then per backend its embeddings and its two heads.
+    with progress(1 + 3 * len(backends), "evaluating", "step") as bar:
+        bar.set_postfix_str("tf-idf baseline")
+        results: dict[str, dict[str, Any]] = {TFIDF: evaluate_tfidf(train_rows, eval_sets)}
+        bar.update()
+        for name in backends:
+            bar.set_postfix_str(f"{name}: embeddings")
+            encoder = get_encoder(name, models_dir)
+            embedded = embed_all(encoder, train_rows, eval_sets)
             if name in FINETUNED_BACKENDS:
-                res = evaluate_finetuned(encoder, train_rows, eval_sets, adapter, oof, char=char, embedded=embedded)
-            else:
-                res = evaluate_backend(encoder, train_rows, eval_sets, char=char, embedded=embedded)
-            for key in ("head", "char", "embedded"):
-                res.pop(key)
-            results[name + ("+char" if char else "")] = res
+                adapter, oof, _ = finetuned_inputs(models_dir, train_rows, encoder)
+            bar.update()
+            for char in (False, True):
+                variant = name + ("+char" if char else "")
+                bar.set_postfix_str(f"{variant}: cross-validation")
+                if name in FINETUNED_BACKENDS:
+                    res = evaluate_finetuned(encoder, train_rows, eval_sets, adapter, oof, char=char,
+                                             embedded=embedded)
+                else:
+                    res = evaluate_backend(encoder, train_rows, eval_sets, char=char, embedded=embedded)
+                for key in ("head", "char", "embedded"):
+                    res.pop(key)
+                results[variant] = res
+                bar.update()
     agreement = load_agreement(corpus)
     if as_json:
         click.echo(json.dumps({"agreement": agreement, "results": results}, ensure_ascii=False, indent=2))
@@ -126,11 +140,22 @@ def evaluate_command(backends: tuple[str, ...], as_json: bool) -> None:
 @click.option("--backend", default=None, help="Backend to train the head for (default: current default).")
 @click.option("--with-corrections", is_flag=True, help="Add human corrections from the database.")
 @click.option("--set-default", is_flag=True, help="Make this backend the default in metadata.json.")
+@click.option("--queue", "queued", is_flag=True,
+              help="Hand the training to the worker (teichaku worker) and return at once; the worker "
+                   "then relabels the comments the old head labelled.")
 @with_appcontext
-def train_command(backend: str | None, with_corrections: bool, set_default: bool) -> None:
+def train_command(backend: str | None, with_corrections: bool, set_default: bool, queued: bool) -> None:
     """Rebuild the committed head deterministically (optionally with human corrections)."""
     from diagnosis.nlp import clear_cache
-    from diagnosis.nlp.training import train
+    from diagnosis.nlp.training import TRAIN_STEPS, train
+    from diagnosis.progress import stages
+
+    if queued:
+        from diagnosis.jobs import job_queue
+
+        job_queue().retrain(_backend(backend), with_corrections, set_default)
+        click.echo("training queued; the worker logs a 'retrained' event when the new head is in use")
+        return
 
     corrections = None
     if with_corrections:
@@ -138,7 +163,9 @@ def train_command(backend: str | None, with_corrections: bool, set_default: bool
 
         corrections = corrected_examples()
         click.echo(f"{len(corrections)} corrections from the database", err=True)
-    entry = train(_models_dir(), _backend(backend), corrections=corrections, set_default=set_default)
+    with stages(TRAIN_STEPS, "training") as done:
+        entry = train(_models_dir(), _backend(backend), corrections=corrections, set_default=set_default,
+                      on_step=done)
     clear_cache()
     cv, sets = entry["cv"], entry.get("eval_sets") or {}
     figures = ", ".join(f"{name} {res['macro_f1']:.3f}" for name, res in sets.items())

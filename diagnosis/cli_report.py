@@ -20,11 +20,19 @@ def init_app(app: Flask) -> None:
     @click.option("--date", "report_date", default=None, help="Report date (YYYY-MM-DD).")
     @click.option("--consultant", default=None, help="Consultant name on the cover (default: assigned consultants).")
     @click.option("--html", "as_html", is_flag=True, help="Write the HTML instead of the PDF.")
+    @click.option("--allow-pending", is_flag=True,
+                  help="Render even while comments wait for the classifier; the report says how many.")
     def report_cmd(campaign: str, output: Path, lang: str, report_date: str | None,
-                   consultant: str | None, as_html: bool) -> None:
-        """Render the client report of CAMPAIGN (slug) as an A4 PDF."""
+                   consultant: str | None, as_html: bool, allow_pending: bool) -> None:
+        """Render the client report of CAMPAIGN (slug) as an A4 PDF.
+
+        Refused while comments of the campaign are not classified yet, unless --allow-pending.
+        """
+        from .progress import stages
         from .recommend.loader import CampaignNotFound
-        from .reports import ReportFontError, render_report_html, render_report_pdf
+        from .recommend.sanity import join_sentences, pending_warning
+        from .reports import PendingCommentsError, ReportFontError, render_report_html, render_report_pdf
+        from .reports.render import REPORT_STEPS
 
         date = None
         if report_date:
@@ -34,11 +42,25 @@ def init_app(app: Flask) -> None:
                 raise click.BadParameter(f"not a date (YYYY-MM-DD): {report_date}") from None
         try:
             if as_html:
-                output.write_text(render_report_html(campaign, lang, date, consultant), encoding="utf-8")
+                output.write_text(render_report_html(campaign, lang, date, consultant,
+                                                     allow_pending=allow_pending), encoding="utf-8")
             else:
-                output.write_bytes(render_report_pdf(campaign, lang, date, consultant))
+                with stages(REPORT_STEPS, "rendering report") as done:
+                    output.write_bytes(render_report_pdf(campaign, lang, date, consultant,
+                                                         allow_pending=allow_pending, on_step=done))
         except CampaignNotFound:
             raise click.ClickException(f"no campaign {campaign!r}") from None
+        except PendingCommentsError as exc:
+            # One line, in the report's language: what is missing, what to run, how to go on anyway.
+            warning = pending_warning(exc.count, lang)
+            detail = warning.line() if warning else str(exc)
+            if lang == "en":
+                message = join_sentences("No report written.", detail, "Pass --allow-pending to render it "
+                                         "now; the report then states how many comments were left out.")
+            else:
+                message = join_sentences("報告書は作成していません。", detail, "今すぐ作成するには --allow-pending "
+                                         "を付けてください（未分類の件数を報告書に記載します）。")
+            raise click.ClickException(message) from None
         except ReportFontError as exc:
             raise click.ClickException(str(exc)) from None
         click.echo(f"wrote {output}")

@@ -1,7 +1,9 @@
 """CSV template and import of survey responses (paper surveys, Microsoft Forms, Google Forms).
 
-An import is all-or-nothing: every row is validated first, and rows are only added (through
-:func:`diagnosis.responses.add_response`, the one way answers become rows) when no error was found.
+The file may be CSV in any encoding Excel writes or an Excel workbook (:mod:`diagnosis.tabular`
+reads both into rows of text). An import is all-or-nothing: every row is validated first, and rows
+are only added (through :func:`diagnosis.responses.add_response`, the one way answers become rows)
+when no error was found. :func:`read_responses` does the validation alone, for a preview.
 """
 
 from __future__ import annotations
@@ -11,20 +13,22 @@ import datetime as dt
 import io
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from .extensions import db
+from .i18n import Message
 from .models import Campaign, today
 from .questionnaire import DONT_KNOW, DONT_KNOW_TEXT, Item, Questionnaire
 from .responses import add_response, clean_text, has_control_chars
+from .tabular import Table, TableError, TableFormat, read_table
 
 MAX_ROWS = 20_000
 MAX_PRINTED_ERRORS = 50
 SUBMITTED_ON = "submitted_on"
-BOM = "\ufeff"
-_BOM_BYTES = BOM.encode("utf-8")
+# Microsoft Forms' own column for when an answer was sent (ja and en exports) stands for it.
+_SUBMITTED_ON_ALIASES = ("完了時刻", "completion time")
 
 # Header words that suggest a column holds identifying data (Forms exports add e-mail, name, ID).
 # Such columns are never stored; they are named separately in the result so the user knows.
@@ -40,22 +44,36 @@ _DATE = re.compile(
 
 
 class CSVError(NamedTuple):
-    """One problem found in the file; ``column`` is None for whole-file or whole-row problems."""
+    """One problem found in the file; ``column`` is None for whole-file or whole-row problems.
+
+    Column and message are :class:`~diagnosis.i18n.Message` strings: English as plain text (the
+    CLI), either language through :meth:`where` and :meth:`text`.
+    """
 
     line: int
     column: str | None
     message: str
 
+    def where(self, lang: str = "en") -> str:
+        """'line 4, column 2 (pu_useful)' / '4行目・2列目（pu_useful）'."""
+        if self.column:
+            return Message("import.where.cell", line=self.line, column=self.column).in_lang(lang)
+        return Message("import.where.line", line=self.line).in_lang(lang)
+
+    def text(self, lang: str = "en") -> str:
+        """The message alone in ``lang``."""
+        return self.message.in_lang(lang) if isinstance(self.message, Message) else self.message
+
     def __str__(self) -> str:
-        where = f"line {self.line}" + (f", {self.column}" if self.column else "")
-        return f"{where}: {self.message}"
+        return f"{self.where()}: {self.message}"
 
 
 class CSVImportError(ValueError):
-    """The file was rejected; ``errors`` lists every ``(line, column, message)`` found."""
+    """The file was rejected; ``errors`` lists every ``(line, column, message)`` found and
+    ``format`` says how the file was read (None when it could not be read at all)."""
 
-    def __init__(self, errors: list[CSVError]) -> None:
-        self.errors = errors
+    def __init__(self, errors: list[CSVError], file_format: TableFormat | None = None) -> None:
+        self.errors, self.format = errors, file_format
         shown = [str(e) for e in errors[:MAX_PRINTED_ERRORS]]
         if len(errors) > MAX_PRINTED_ERRORS:
             shown.append(f"… and {len(errors) - MAX_PRINTED_ERRORS} more")
@@ -73,15 +91,18 @@ class ImportResult:
     columns: dict[str, str] = field(default_factory=dict)  # item id (or submitted_on) → header
     ignored_columns: list[str] = field(default_factory=list)
     personal_columns: list[str] = field(default_factory=list)  # subset of ignored_columns
+    format: TableFormat | None = None  # how the file was read
+
+
+# Characters that Japanese Windows (CP932) and Unicode text write differently: CP932 has no
+# WAVE DASH (〜, in labels like 「1〜3年」) and gives FULLWIDTH TILDE instead, which NFKC makes '~'.
+_SAME_ON_WINDOWS = str.maketrans({"\u301c": "~", "\u2212": "-"})
 
 
 def normalise(text: str) -> str:
-    """Comparison key for headers and values: NFKC, case-folded, whitespace collapsed."""
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
-
-
-def _column(number: int, header: str) -> str:
-    return f"column {number} ({header})" if header else f"column {number}"
+    """Comparison key for headers and values: NFKC, case-folded, whitespace collapsed, wave
+    dash and minus sign read as Windows writes them."""
+    return " ".join(unicodedata.normalize("NFKC", text).translate(_SAME_ON_WINDOWS).casefold().split())
 
 
 def _short(value: str, limit: int = 40) -> str:
@@ -117,39 +138,10 @@ def template_csv(questionnaire: Questionnaire, lang: str = "ja", with_example: b
 # --- import -----------------------------------------------------------------------------------
 
 
-def _decode(data: bytes) -> str:
-    """UTF-8 text without BOM; invalid bytes are reported with line and byte position."""
-    offset = len(_BOM_BYTES) if data.startswith(_BOM_BYTES) else 0
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise CSVImportError([CSVError(1, None, "the file is UTF-16, not UTF-8; in Excel use "
-                                       "'Save as' → 'CSV UTF-8 (comma delimited)'")])
-    try:
-        return data[offset:].decode("utf-8")
-    except UnicodeDecodeError as exc:
-        pos = offset + exc.start
-        line_start = data.rfind(b"\n", 0, pos) + 1
-        line = data.count(b"\n", 0, pos) + 1
-        raise CSVImportError([CSVError(
-            line, None,
-            f"not valid UTF-8: byte 0x{data[pos]:02x} at byte {pos - line_start + 1} of the line "
-            f"(byte {pos + 1} of the file); save the file as 'CSV UTF-8' — Excel's plain 'CSV' "
-            "is Shift_JIS on Japanese Windows",
-        )]) from None
-
-
-def _records(text: str) -> Iterator[tuple[int, list[str]]]:
-    """(first physical line, cells) for each CSV record; a quoted cell may span several lines."""
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    start = 1
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            raise CSVImportError([CSVError(start, None, f"malformed CSV: {exc}")]) from None
-        yield start, row
-        start = reader.line_num + 1
+def header_key(text: str) -> str:
+    """Comparison key of a header: :func:`normalise` without a trailing question mark or full
+    stop, so a Forms column named after the question matches however it was punctuated."""
+    return normalise(text).rstrip("?？。.:： ")
 
 
 class _Header(NamedTuple):
@@ -161,28 +153,30 @@ class _Header(NamedTuple):
 
 
 def _header_lookup(questionnaire: Questionnaire) -> dict[str, tuple[str, str | None]]:
-    """Normalised header text → (item id, language of the label or None for an id)."""
+    """Header key → (item id, language of the label or None for an id)."""
     lookup: dict[str, tuple[str, str | None]] = {SUBMITTED_ON: (SUBMITTED_ON, None)}
+    for alias in _SUBMITTED_ON_ALIASES:
+        lookup[header_key(alias)] = (SUBMITTED_ON, None)
     for item in questionnaire.items:
-        lookup[normalise(item.id)] = (item.id, None)
+        lookup[header_key(item.id)] = (item.id, None)
     # Ids win over labels; a label shared by two items names neither (it would be a guess).
     seen: dict[str, str] = {}
     ambiguous: set[str] = set()
     for item in questionnaire.items:
         for lang in ("ja", "en"):
-            key = normalise(item.label.get(lang))
+            key = header_key(item.label.get(lang))
             if key in seen and seen[key] != item.id:
                 ambiguous.add(key)
             seen[key] = item.id
     for item in questionnaire.items:
         for lang in ("ja", "en"):
-            key = normalise(item.label.get(lang))
+            key = header_key(item.label.get(lang))
             if key not in ambiguous:
                 lookup.setdefault(key, (item.id, lang))
     return lookup
 
 
-def _read_header(cells: list[str], questionnaire: Questionnaire,
+def _read_header(cells: list[str], questionnaire: Questionnaire, column: Callable[..., Message],
                  errors: list[CSVError], result: ImportResult) -> _Header:
     lookup = _header_lookup(questionnaire)
     targets: list[str | None] = []
@@ -190,39 +184,37 @@ def _read_header(cells: list[str], questionnaire: Questionnaire,
     first_seen: dict[str, int] = {}
     langs: list[str | None] = []
     for n, name in enumerate(names, 1):
-        key = normalise(name)
+        key = header_key(name)
         if not key:
             targets.append(None)  # Excel leaves blank columns at the edge of a sheet
             continue
         if key in first_seen:
-            errors.append(CSVError(1, _column(n, name),
-                                   f"duplicate column: same header as column {first_seen[key]}"))
+            errors.append(CSVError(1, column(n, name), Message(
+                "import.duplicate_header", first=column(first_seen[key]))))
             targets.append(None)
             continue
         first_seen[key] = n
         target, lang = lookup.get(key, (None, None))
         if target is not None and target in result.columns:
             other = targets.index(target) + 1
-            errors.append(CSVError(1, _column(n, name), f"duplicate column: column {other} "
-                                   f"({names[other - 1]}) is already item '{target}'"))
+            errors.append(CSVError(1, column(n, name), Message(
+                "import.duplicate_item", other=column(other, names[other - 1]), item=target)))
             targets.append(None)
             continue
         targets.append(target)
         if target is None:
             result.ignored_columns.append(name)
-            if _PERSONAL.search(key):
+            if _PERSONAL.search(normalise(name)):
                 result.personal_columns.append(name)
         else:
             result.columns[target] = name
             langs.append(lang)
     if not any(t not in (None, SUBMITTED_ON) for t in targets) and not errors:
-        errors.append(CSVError(1, None, "the header names no item of questionnaire "
-                               f"'{questionnaire.id}'; use item ids (see `teichaku csv-template`) "
-                               "or the question texts"))
+        errors.append(CSVError(1, None, Message("import.no_items", questionnaire=questionnaire.id)))
     elif not errors:
         for item in questionnaire.items:
             if item.required and item.id not in result.columns:
-                errors.append(CSVError(1, None, f"required item '{item.id}' has no column"))
+                errors.append(CSVError(1, None, Message("import.missing_column", item=item.id)))
     header_en = "en" in langs and "ja" not in langs
     return _Header(targets, names, header_en)
 
@@ -238,22 +230,21 @@ def _option_lookup(item: Item) -> dict[str, tuple[str, str | None]]:
     return lookup
 
 
-def _accepted(item: Item) -> str:
-    codes = ", ".join(item.option_codes())
-    return f"use one of {codes} or an option's text in Japanese or English"
+def _accepted(item: Item) -> Message:
+    key = "import.accepted_multi" if item.type == "multi_choice" else "import.accepted"
+    return Message(key, codes=", ".join(item.option_codes()))
 
 
 def _parse_date(value: str) -> dt.date:
     m = _DATE.match(normalise(value))
     if not m:
-        raise ValueError("not a date: use YYYY-MM-DD (a Forms timestamp like "
-                         "'2026/11/02 9:14:03' is also accepted)")
+        raise ValueError(Message("import.not_a_date"))
     try:
         day = dt.date(int(m[1]), int(m[2]), int(m[3]))
     except ValueError as exc:
-        raise ValueError(f"not a valid date ({exc})") from None
+        raise ValueError(Message("import.invalid_date", detail=str(exc))) from None
     if day > today() + dt.timedelta(days=1):  # one day of slack for time zones
-        raise ValueError("the date is in the future")
+        raise ValueError(Message("import.future_date"))
     return day
 
 
@@ -268,17 +259,19 @@ def _check_in_window(day: dt.date, campaign: Campaign) -> None:
     first, last = _answer_window(campaign)
     # An answer dated outside its wave would shift wave comparisons and response-rate timing.
     if day < first:
-        raise ValueError(f"the date is before the campaign opened ({first.isoformat()})")
+        raise ValueError(Message("import.before_open", day=first.isoformat()))
     if last is not None and day > last:
-        raise ValueError(f"the date is after the campaign closed ({last.isoformat()})")
+        raise ValueError(Message("import.after_close", day=last.isoformat()))
 
 
 class _RowReader:
     """Validates one data row into answers for :func:`add_response`."""
 
-    def __init__(self, questionnaire: Questionnaire, header: _Header, campaign: Campaign) -> None:
+    def __init__(self, questionnaire: Questionnaire, header: _Header, campaign: Campaign,
+                 column: Callable[..., Message]) -> None:
         self.campaign = campaign
         self.header = header
+        self.column = column
         self.items = {i.id: i for i in questionnaire.items}
         self.options = {i.id: _option_lookup(i) for i in questionnaire.items if i.options}
 
@@ -287,20 +280,48 @@ class _RowReader:
         """The codes of a checklist cell in questionnaire order, or [] after adding errors."""
         matches, unknown = _split_choices(key, self.options[item.id])
         if unknown:
-            found.append(CSVError(line, col, f"{_short(unknown[0])!r} is not an option of "
-                                  f"'{item.id}'; {_accepted(item)}, several separated by ';'"))
+            found.append(CSVError(line, col, Message(
+                "import.not_option", value=_short(unknown[0]), item=item.id, hint="",
+                accepted=_accepted(item))))
             return []
         chosen = {code for code, _ in matches}
         problem = item.choices_problem(sorted(chosen))
         if problem is not None:
             kind, code = problem
-            reason = (f"{len(chosen)} choices; '{item.id}' allows at most {item.max_choices}"
-                      if kind == "too_many" else
-                      f"'{code}' cannot be combined with other choices")
-            found.append(CSVError(line, col, f"{reason}: {_short(raw.strip())!r}"))
+            value = _short(raw.strip())
+            found.append(CSVError(line, col, Message(
+                "import.too_many_choices", n=len(chosen), item=item.id, max=item.max_choices,
+                value=value) if kind == "too_many" else
+                Message("import.exclusive_choice", code=code, value=value)))
             return []
         langs.update(lang for _, lang in matches if lang)
         return [c for c in item.option_codes() if c in chosen]
+
+    def _date(self, raw: str, line: int, col: str, found: list[CSVError]) -> dt.date | None:
+        if not raw.strip():
+            return None
+        try:
+            day = _parse_date(raw)
+            _check_in_window(day, self.campaign)
+        except ValueError as exc:
+            found.append(CSVError(line, col, Message("import.bad_date", problem=exc.args[0],
+                                                     value=_short(raw.strip()))))
+            return None
+        return day
+
+    def _choice(self, item: Item, raw: str, key: str, line: int, col: str,
+                found: list[CSVError], langs: set[str]) -> str | None:
+        match = self.options[item.id].get(key)
+        if match is None:
+            offers_no_dk = key in (DONT_KNOW, normalise(DONT_KNOW_TEXT.ja), normalise(DONT_KNOW_TEXT.en))
+            found.append(CSVError(line, col, Message(
+                "import.not_option", value=_short(raw.strip()), item=item.id,
+                hint=Message("import.no_dont_know") if offers_no_dk else "", accepted=_accepted(item))))
+            return None
+        code, lang = match
+        if lang:
+            langs.add(lang)
+        return code
 
     def read(self, line: int, cells: list[str],
              errors: list[CSVError]) -> dict[str, Any] | None:
@@ -311,31 +332,25 @@ class _RowReader:
         submitted_on: dt.date | None = None
         targets, names = self.header.targets, self.header.names
         if len(cells) > len(targets) and any(c.strip() for c in cells[len(targets):]):
-            found.append(CSVError(line, _column(len(targets) + 1, ""),
-                                  f"the row has {len(cells)} values but the header only "
-                                  f"{len(targets)} columns"))
+            found.append(CSVError(line, self.column(len(targets) + 1), Message(
+                "import.too_many_values", n=len(cells), m=len(targets))))
         for n, target in enumerate(targets, 1):
             if target is None:
                 continue  # ignored columns are never read, checked or echoed
             raw = cells[n - 1] if n <= len(cells) else ""
-            col = _column(n, names[n - 1])
+            col = self.column(n, names[n - 1])
             if has_control_chars(raw):
-                found.append(CSVError(line, col, "contains control characters"))
+                found.append(CSVError(line, col, Message("import.control_chars")))
                 continue
             if target == SUBMITTED_ON:
-                if raw.strip():
-                    try:
-                        submitted_on = _parse_date(raw)
-                        _check_in_window(submitted_on, self.campaign)
-                    except ValueError as exc:
-                        found.append(CSVError(line, col, f"{exc}: {_short(raw.strip())!r}"))
+                submitted_on = self._date(raw, line, col, found)
                 continue
             item = self.items[target]
             if item.type == "text":
                 text = clean_text(raw)
                 if len(text) > (item.max_length or 0):
-                    found.append(CSVError(line, col, f"text is {len(text)} characters; "
-                                          f"'{item.id}' allows at most {item.max_length}"))
+                    found.append(CSVError(line, col, Message(
+                        "import.text_too_long", n=len(text), item=item.id, max=item.max_length)))
                 elif text:
                     answers[item.id] = text
                 continue
@@ -343,40 +358,30 @@ class _RowReader:
             if not key:
                 continue
             if item.type == "multi_choice":
-                codes = self._choices(item, raw, key, line, col, found, langs)
-                if codes:
-                    answers[item.id] = codes
-                continue
-            match = self.options[item.id].get(key)
-            if match is None:
-                hint = (" ('don't know' is not offered for this item)"
-                        if key in (DONT_KNOW, normalise(DONT_KNOW_TEXT.ja),
-                                   normalise(DONT_KNOW_TEXT.en))
-                        else "")
-                found.append(CSVError(line, col, f"{_short(raw.strip())!r} is not an option of "
-                                      f"'{item.id}'{hint}; {_accepted(item)}"))
-                continue
-            code, lang = match
-            answers[item.id] = code
-            if lang:
-                langs.add(lang)
+                value: Any = self._choices(item, raw, key, line, col, found, langs)
+            else:
+                value = self._choice(item, raw, key, line, col, found, langs)
+            if value:
+                answers[item.id] = value
         for item in self.items.values():
-            if item.required and item.id in self.header.targets and item.id not in answers:
-                n = self.header.targets.index(item.id) + 1
-                if not any(e.column == _column(n, names[n - 1]) for e in found):
-                    found.append(CSVError(line, _column(n, names[n - 1]),
-                                          f"'{item.id}' is required but empty"))
+            if item.required and item.id in targets and item.id not in answers:
+                n = targets.index(item.id) + 1
+                col = self.column(n, names[n - 1])
+                if not any(e.column == col for e in found):
+                    found.append(CSVError(line, col, Message("import.required_empty", item=item.id)))
         if found:
             errors.extend(found)
             return None
         # The language a row was answered in is only known from its labels; ja when unknown.
         en = langs == {"en"} or (not langs and self.header.header_en)
-        return {"answers": answers, "lang": "en" if en else "ja", "submitted_on": submitted_on}
+        return {"line": line, "answers": answers, "lang": "en" if en else "ja",
+                "submitted_on": submitted_on}
 
 
 def _split_choices(key: str, lookup: dict[str, tuple[str, str | None]]) -> tuple[list, list[str]]:
-    """Matches and unknown parts of a checklist cell: choices separated by ';' (Microsoft Forms)
-    or ',' (Google Forms); a part is split on ',' only when it is not an option as it stands."""
+    """Matches and unknown parts of a checklist cell: choices separated by ';' (Microsoft Forms,
+    which also ends the cell with one) or ',' (Google Forms); a part is split on ',' only when it
+    is not an option as it stands."""
     matches, unknown = [], []
     for part in (p.strip() for p in key.split(";")):
         if not part:
@@ -392,51 +397,82 @@ def _split_choices(key: str, lookup: dict[str, tuple[str, str | None]]) -> tuple
     return matches, unknown
 
 
+@dataclass
+class ReadFile:
+    """A file validated against a campaign: how it was read, its rows and every problem found.
+
+    ``rows`` holds each valid row (``line``, ``answers``, ``lang``, ``submitted_on``); nothing
+    may be imported while ``errors`` is not empty. ``data_rows`` counts non-blank rows, valid or not.
+    """
+
+    format: TableFormat | None
+    result: ImportResult
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[CSVError] = field(default_factory=list)
+    data_rows: int = 0
+
+
+def read_responses(campaign: Campaign, questionnaire: Questionnaire, data: bytes,
+                   filename: str | None = None) -> ReadFile:
+    """Read and validate a whole file (CSV in any supported encoding, or .xlsx) without storing
+    anything; every problem is collected in ``errors`` rather than raised."""
+    if campaign.questionnaire_id != questionnaire.id:
+        raise ValueError(f"campaign {campaign.slug} uses questionnaire "
+                         f"'{campaign.questionnaire_id}', not '{questionnaire.id}'")
+    try:
+        table = read_table(data, filename)
+    except TableError as exc:
+        return ReadFile(None, ImportResult(), errors=[CSVError(exc.line, None, exc.message)])
+    read = ReadFile(table.format, ImportResult(format=table.format))
+    try:
+        _read_rows(table, campaign, questionnaire, read)
+    except TableError as exc:  # malformed CSV or a damaged sheet: nothing after it is reliable
+        read.errors.append(CSVError(exc.line, None, exc.message))
+    finally:
+        table.close()
+    return read
+
+
+def _read_rows(table: Table, campaign: Campaign, questionnaire: Questionnaire, read: ReadFile) -> None:
+    first = next(table.records, None)
+    if first is None:
+        read.errors.append(CSVError(1, None, Message("import.empty")))
+        return
+    header = _read_header(first[1], questionnaire, table.column, read.errors, read.result)
+    if read.errors:
+        return
+    reader = _RowReader(questionnaire, header, campaign, table.column)
+    for line, cells in table.records:
+        if not any(c.strip() for c in cells):
+            read.result.skipped_blank_rows += 1
+            continue
+        read.data_rows += 1
+        if read.data_rows > MAX_ROWS:
+            read.errors.append(CSVError(line, None, Message("import.too_many_rows", max=MAX_ROWS)))
+            return
+        row = reader.read(line, cells, read.errors)
+        if row is not None:
+            read.rows.append(row)
+    if read.data_rows == 0:
+        read.errors.append(CSVError(1, None, Message("import.no_rows")))
+
+
 def import_csv(campaign: Campaign, questionnaire: Questionnaire, data: bytes, *,
-               dry_run: bool = False) -> ImportResult:
-    """Validate a whole CSV file, then add every row as a Response and commit once.
+               filename: str | None = None, dry_run: bool = False) -> ImportResult:
+    """Validate a whole file (CSV or .xlsx, see :mod:`diagnosis.tabular`), then add every row as
+    a Response and commit once.
 
     Raises :class:`CSVImportError` listing every problem, having added nothing, when any row
     or the header is invalid. ``dry_run`` validates and counts without adding anything.
     """
-    if campaign.questionnaire_id != questionnaire.id:
-        raise ValueError(f"campaign {campaign.slug} uses questionnaire "
-                         f"'{campaign.questionnaire_id}', not '{questionnaire.id}'")
-    result = ImportResult()
-    text = _decode(data)
-    if not text.strip():
-        raise CSVImportError([CSVError(1, None, "the file is empty")])
-    errors: list[CSVError] = []
-    records = _records(text)
-    _, header_cells = next(records)
-    header = _read_header(header_cells, questionnaire, errors, result)
-    if errors:
-        raise CSVImportError(errors)
-    reader = _RowReader(questionnaire, header, campaign)
-    rows: list[dict[str, Any]] = []
-    n_rows = 0
-    try:
-        for line, cells in records:
-            if not any(c.strip() for c in cells):
-                result.skipped_blank_rows += 1
-                continue
-            n_rows += 1
-            if n_rows > MAX_ROWS:
-                errors.append(CSVError(line, None, f"more than {MAX_ROWS:,} rows; split the file"))
-                break
-            row = reader.read(line, cells, errors)
-            if row is not None:
-                rows.append(row)
-    except CSVImportError as exc:  # malformed CSV: nothing after it can be read reliably
-        errors.extend(exc.errors)
-    if errors:
-        raise CSVImportError(errors)
-    if n_rows == 0:
-        raise CSVImportError([CSVError(1, None, "the file has a header but no rows")])
+    read = read_responses(campaign, questionnaire, data, filename)
+    if read.errors:
+        raise CSVImportError(read.errors, read.format)
+    result, rows = read.result, read.rows
     if dry_run:
+        items = {i.id: i for i in questionnaire.items}
         result.imported = len(rows)
-        result.comments = sum(
-            1 for r in rows for k in r["answers"] if reader.items[k].type == "text")
+        result.comments = sum(1 for r in rows for k in r["answers"] if items[k].type == "text")
         return result
     try:
         responses = [add_response(campaign, questionnaire, r["answers"], lang=r["lang"],

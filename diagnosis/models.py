@@ -235,7 +235,7 @@ class Comment(db.Model):
     item_id: Mapped[str | None] = mapped_column(String(64))
     position: Mapped[int] = mapped_column(default=0)
     text: Mapped[str] = mapped_column(db.Text)
-    label: Mapped[str | None] = mapped_column(String(16))  # cause id, "unclear", None = pending
+    label: Mapped[str | None] = mapped_column(String(16), index=True)  # cause id, "unclear", None = pending
     confidence: Mapped[float | None]
     scores: Mapped[dict[str, float] | None] = mapped_column(JSON)
     model_version: Mapped[str | None] = mapped_column(String(64))
@@ -244,6 +244,9 @@ class Comment(db.Model):
     corrected_at: Mapped[dt.datetime | None]
     # The cause the writer's own reason checklist names (a weak label; see responses.self_label).
     self_label: Mapped[str | None] = mapped_column(String(16))
+    # A worker's lease on a pending comment (see classification.claim_batch); cleared when labelled.
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+    claimed_until: Mapped[dt.datetime | None]
 
     campaign: Mapped[Campaign] = relationship()
     response: Mapped[Response | None] = relationship(back_populates="comments")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 from sqlalchemy import func, select
@@ -61,13 +60,24 @@ def test_failing_model_keeps_the_response_pending_then_classify_pending_recovers
         assert all(c.model_version for c in resp.comments)
 
 
-def test_background_classification_labels_after_commit(app, client, world):
-    app.config["CLASSIFY_ON_SUBMIT"] = "background"
+def test_queue_mode_enqueues_and_the_worker_job_labels(app, client, world, monkeypatch):
+    """The web process stores and enqueues without touching the model; the job labels."""
+    from diagnosis.jobs import job_queue
+
+    def no_model_here(texts):
+        raise AssertionError("the web process must not run the model")
+
+    app.config.update(CLASSIFY_ON_SUBMIT="queue", JOB_QUEUE_URL="memory")
+    monkeypatch.setattr(classification, "_classify_texts", no_model_here)
     assert submit(client, world["token_a"]).status_code == 302
-    deadline = time.monotonic() + 120
-    while pending(app) and time.monotonic() < deadline:
-        time.sleep(0.2)
+    assert pending(app) == 2
+    monkeypatch.undo()
+    huey = job_queue(app).huey
+    assert job_queue(app).pending_jobs() == 1
+    huey.execute(huey.dequeue())  # what `teichaku worker` does with the message
     assert pending(app) == 0
+    with app.app_context():
+        assert db.session.scalars(select(Response.classification_status)).one() == "done"
 
 
 @pytest.mark.parametrize("mode", ["off"])

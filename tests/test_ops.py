@@ -7,6 +7,7 @@ import logging
 import re
 import sqlite3
 
+import pytest
 from sqlalchemy import func, select
 
 from diagnosis.extensions import db
@@ -19,6 +20,7 @@ def test_health(client):
     assert r.status_code == 200 and r.get_json() == {"status": "ok", "database": "ok"}
 
 
+@pytest.mark.sqlite_only("`teichaku backup` copies SQLite; pg_dump is tests/test_backup.py")
 def test_backup_is_a_consistent_copy(app, runner, world, tmp_path):
     target = tmp_path / "backup" / "copy.sqlite3"
     r = runner.invoke(args=["backup", str(target)])
@@ -30,6 +32,7 @@ def test_backup_is_a_consistent_copy(app, runner, world, tmp_path):
         assert db.session.scalar(select(func.count()).select_from(Organisation)) == 2
 
 
+@pytest.mark.sqlite_only("builds its own app on a PostgreSQL URL it never connects to")
 def test_backup_explains_pg_dump(app_config, tmp_path):
     from diagnosis import create_app
 

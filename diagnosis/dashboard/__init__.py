@@ -4,5 +4,6 @@ from flask import Blueprint
 
 bp = Blueprint("dashboard", __name__)
 
-# routes: accounts and the workspace; views: a campaign's dashboard, comments, interviews, exports.
-from . import routes, views  # noqa: E402,F401
+# routes: accounts and the workspace; views: a campaign's dashboard, comments, interviews, exports;
+# imports: answer files uploaded, previewed and imported.
+from . import imports, routes, views  # noqa: E402,F401

@@ -98,6 +98,12 @@ class InterviewForm(FlaskForm):
     notes_file = FileField("notes_file")
 
 
+class ImportForm(FlaskForm):
+    """An answer file to import: CSV (any encoding Excel writes) or an Excel workbook."""
+
+    answers_file = FileField("answers_file")
+
+
 class NoteForm(FlaskForm):
     """The consultant's note that appears in the PDF report."""
 

@@ -29,6 +29,7 @@ from ..recommend.anonymity import (
 )
 from ..recommend.playbook import Playbook, load_playbook
 from ..recommend.redact import redact
+from ..recommend.sanity import DataWarning, diagnosis_warnings
 from ..recommend.service import Diagnosis, diagnose_campaign
 from ..recommend.waves import WaveComparison, WaveError, compare
 
@@ -102,6 +103,7 @@ class WaveView:
     earlier: Campaign
     comparison: WaveComparison | None
     problem: str | None = None
+    earlier_diagnosis: Diagnosis | None = None  # set when the two were compared
 
 
 def wave_view(campaign: Campaign, diag: Diagnosis, lang: str) -> WaveView | None:
@@ -109,10 +111,16 @@ def wave_view(campaign: Campaign, diag: Diagnosis, lang: str) -> WaveView | None
     earlier = earlier_wave(campaign)
     if earlier is None:
         return None
+    earlier_diag = campaign_diagnosis(earlier, lang)
     try:
-        return WaveView(earlier, compare(campaign_diagnosis(earlier, lang), diag, playbook()))
+        return WaveView(earlier, compare(earlier_diag, diag, playbook()), earlier_diagnosis=earlier_diag)
     except WaveError as exc:
         return WaveView(earlier, None, str(exc))
+
+
+def data_warnings(diag: Diagnosis, wave: WaveView | None = None) -> list[DataWarning]:
+    """The sanity warnings shown above the diagnosis (the CLI and the PDF show the same)."""
+    return diagnosis_warnings(diag, wave.earlier_diagnosis if wave is not None else None, playbook())
 
 
 def heatmap_rows(segments: list[dict[str, Any]]) -> list[tuple[str, dict[str, float | None] | None]]:
@@ -125,12 +133,6 @@ def heatmap_rows(segments: list[dict[str, Any]]) -> list[tuple[str, dict[str, fl
             rows.append((s["label"], {c: v.get("score") for c, v in s["causes"].items()
                                       if c != "other"}))
     return rows
-
-
-def pending_count(campaign: Campaign) -> int:
-    """Comments of the campaign the classifier has not labelled yet."""
-    return db.session.scalar(select(func.count(Comment.id)).where(
-        Comment.campaign_id == campaign.id, Comment.label.is_(None))) or 0
 
 
 def interview_counts(campaign: Campaign) -> tuple[int, int]:

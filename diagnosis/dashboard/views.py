@@ -20,6 +20,7 @@ from ..i18n import current_lang, pick
 from ..interviews import InterviewError
 from ..models import SEGMENT_FIELDS, Campaign
 from ..recommend.redact import redact
+from ..recommend.sanity import pending_warning
 from ..security import safe_next
 from ..workspace import survey_url
 from . import bp, services
@@ -70,6 +71,7 @@ def campaign(campaign_id: int):
     if not d["suppressed"]:
         chart["funnel"] = charts.funnel_chart(d["usage"]["counts"], lang)
         chart["causes"] = charts.cause_chart(d["causes"], lang)
+        chart["drivers"] = charts.driver_chart(d["drivers"], d["driver_analysis"], lang)
         shares = {c: v.get("share") for c, v in d["causes"].items() if v.get("share") is not None}
         chart["shares"] = charts.share_chart(shares, lang) if shares else None
         if d.get("reason_choices"):
@@ -89,7 +91,7 @@ def campaign(campaign_id: int):
     notes, sentences = services.interview_counts(campaign)
     return render_template(
         "dashboard/campaign.html", campaign=campaign, d=d, chart=chart, wave=wave,
-        pending=services.pending_count(campaign), notes=notes, sentences=sentences, link=link,
+        warnings=services.data_warnings(diag, wave), notes=notes, sentences=sentences, link=link,
         qr=services.survey_qr_svg(link, pick("アンケートのQRコード", "QR code of the survey link")),
         people=services.dx_leads(campaign) if current_user.is_consultant else [],
         confirm=ConfirmForm(), note_form=NoteForm(note=campaign.consultant_note),
@@ -274,11 +276,20 @@ def _csv(data: bytes, filename: str) -> Response:
 @bp.route("/campaigns/<int:campaign_id>/report.pdf")
 @login_required
 def report_pdf(campaign_id: int):
-    """The client PDF report, for consultants and DX leads of the organisation."""
-    campaign = campaign_or_404(campaign_id)
-    from ..reports import render_report_pdf
+    """The client PDF report, for consultants and DX leads of the organisation.
 
-    pdf = render_report_pdf(campaign, lang=current_lang())
+    While comments wait for the classifier it explains why instead (409), with a link that
+    renders anyway (``?allow_pending=1``); such a PDF states how many comments were left out.
+    """
+    campaign = campaign_or_404(campaign_id)
+    from ..reports import PendingCommentsError, render_report_pdf
+
+    lang = current_lang()
+    try:
+        pdf = render_report_pdf(campaign, lang=lang, allow_pending=request.args.get("allow_pending") == "1")
+    except PendingCommentsError as exc:
+        return render_template("dashboard/report_pending.html", campaign=campaign,
+                               warning=pending_warning(exc.count, lang)), 409
     return Response(pdf, mimetype="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="{_filename(campaign, f"report-{current_lang()}.pdf")}"',
+        "Content-Disposition": f'attachment; filename="{_filename(campaign, f"report-{lang}.pdf")}"',
         "Cache-Control": "no-store"})

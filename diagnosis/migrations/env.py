@@ -93,6 +93,12 @@ def run_migrations_online():
     conf_args = current_app.extensions['migrate'].configure_args
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
+    # On PostgreSQL the job queue keeps its own huey_* tables in this database: autogenerate must
+    # not propose dropping them.
+    from diagnosis.jobs import is_queue_table
+
+    conf_args.setdefault(
+        "include_name", lambda name, kind, _parent: not (kind == "table" and is_queue_table(name)))
 
     connectable = get_engine()
 

@@ -6,7 +6,7 @@ import hashlib
 import json
 import platform
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from importlib import metadata as importlib_metadata
 from pathlib import Path
@@ -70,14 +70,24 @@ def read_metadata(models_dir: str | Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
 
+# The stages train() reports through on_step, in order.
+TRAIN_STEPS = ("load model", "embed corpus", "cross-validate embedding head",
+               "cross-validate embedding+char head", "error model")
+
+
 def train(
     models_dir: str | Path,
     backend: str | None = None,
     corrections: Iterable[dict] | None = None,
     set_default: bool = False,
     random_state: int = 0,
+    on_step: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """Fit the head for a backend on the corpus (+ corrections), save it and update metadata."""
+    """Fit the head for a backend on the corpus (+ corrections), save it and update metadata.
+
+    ``on_step(name)`` is called as each of the TRAIN_STEPS stages finishes (progress display).
+    """
+    step = on_step or (lambda _name: None)
     models_dir = Path(models_dir)
     corpus_dir = models_dir / "corpus"
     meta = read_metadata(models_dir)
@@ -90,18 +100,24 @@ def train(
         n_corrections = sum(1 for ex in rows if ex.source == "correction")
     eval_sets = load_eval_sets(corpus_dir)
     encoder = get_encoder(backend, models_dir)
+    step("load model")
     extra: dict[str, Any] = {}
     if backend in FINETUNED_BACKENDS:
         adapter, oof, extra = finetuned_inputs(models_dir, rows, encoder)
         embedded = embed_all(encoder, rows, eval_sets)
+        step("embed corpus")
         plain = evaluate_finetuned(encoder, rows, eval_sets, adapter, oof, random_state, False, embedded)
+        step("cross-validate embedding head")
         hybrid = evaluate_finetuned(encoder, rows, eval_sets, adapter, oof, random_state, True, embedded)
     else:
         # Both variants are cross-validated on the training rows; the better CV macro-F1 is kept.
         plain = evaluate_backend(encoder, rows, eval_sets, random_state=random_state, char=False)
+        step("embed corpus")
+        step("cross-validate embedding head")
         hybrid = evaluate_backend(
             encoder, rows, eval_sets, random_state=random_state, char=True, embedded=plain["embedded"]
         )
+    step("cross-validate embedding+char head")
     result = hybrid if hybrid["cv"]["macro_f1"] > plain["cv"]["macro_f1"] else plain
     head = result.pop("head")
     filename = head_filename(backend)
@@ -159,6 +175,7 @@ def train(
 
         entry["error_model"] = write_error_record(models_dir, backend)
         write_metadata(models_dir, meta)
+    step("error model")
     return entry
 
 

@@ -112,12 +112,12 @@ def test_int8_onnx_e5_pools_answers_from_its_sentences(e5_int8):
     assert ((whole[[1, 2, 4]] @ joined.T).argmax(axis=1) == np.arange(3)).all()
 
 
-@pytest.mark.parametrize("backend", ["e5-int8", "use"])
-def test_results_do_not_depend_on_the_other_answers_in_the_call(backend, models_dir):
+@pytest.mark.parametrize("encoder", ["e5-int8", "use"])
+def test_results_do_not_depend_on_the_other_answers_in_the_call(encoder, models_dir):
     """An answer gets the same scores and label alone or in any batch (int8 activations are per run)."""
     from diagnosis.nlp import get_classifier
 
-    clf = get_classifier(models_dir, backend)
+    clf = get_classifier(models_dir, encoder)
     texts = [r.text for r in load_train(models_dir / "corpus")][::40][:30] + ANSWERS
     together = clf.classify(texts)
     alone = [clf.classify([t])[0] for t in texts]
