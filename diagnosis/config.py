@@ -25,10 +25,29 @@ DEFAULT_LANGUAGE = "ja"
 LANGUAGES = ("ja", "en")
 # Public base URL printed in survey links, e.g. https://survey.example.co.jp
 PUBLIC_BASE_URL = "http://127.0.0.1:5000"
-# "background": classify after the response is committed, off the request thread;
-# "sync": classify inline after the commit (tests); "off": leave for `teichaku classify-pending`.
-CLASSIFY_ON_SUBMIT = "background"
+# After a response or interview note is committed: "queue" hands its comments to the job queue
+# (`teichaku worker` classifies them; web processes never load the model); "sync": classify inline
+# after the commit (tests, single-process set-ups); "off": leave for `teichaku classify-pending`.
+CLASSIFY_ON_SUBMIT = "queue"
+# Where queued jobs wait: "auto" (a SQLite file beside a SQLite database, or the PostgreSQL
+# database itself), "sqlite:///path/jobs.sqlite3", "postgresql://…", "redis://host:6379/0"
+# (pip install redis) or "memory" (this process only; tests).
+JOB_QUEUE_URL = "auto"
+# Comments a worker leases and classifies per transaction, and how long the lease lasts: a worker
+# that dies mid-batch delays that batch by at most this long, and nothing is classified twice.
+CLASSIFY_BATCH_SIZE = 64
+CLASSIFY_LEASE_SECONDS = 300
+# How long a write waits for a database lock (SQLite busy timeout, PostgreSQL lock_timeout).
+DB_BUSY_TIMEOUT_SECONDS = 5
+# Storing a survey response: attempts on a transient database fault, and the time after which no
+# new attempt starts; then the form comes back (503) with every answer kept.
+SURVEY_SAVE_ATTEMPTS = 3
+SURVEY_SAVE_DEADLINE_SECONDS = 12
 MAX_CONTENT_LENGTH = 1 * 1024 * 1024
+# The one larger request: a consultant's answer file (CSV or .xlsx) on the dashboard's import page.
+IMPORT_MAX_CONTENT_LENGTH = 10 * 1024 * 1024
+# Where uploaded answer files wait for their import (default: <instance>/imports, mode 0700).
+IMPORT_UPLOAD_DIR = None
 WTF_CSRF_TIME_LIMIT = None  # a survey may stay open in a tab for hours
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -56,7 +75,7 @@ def from_environment(environ: os._Environ | dict | None = None) -> dict:
             value = raw
         # Keep strings that merely look like numbers as strings for text settings.
         if name in {"SECRET_KEY", "SQLALCHEMY_DATABASE_URI", "EMBEDDING_MODEL", "PUBLIC_BASE_URL",
-                    "RATELIMIT_STORAGE_URL"}:
+                    "RATELIMIT_STORAGE_URL", "JOB_QUEUE_URL"}:
             value = raw
         out[name] = value
     return out

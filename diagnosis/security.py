@@ -8,7 +8,12 @@ from urllib.parse import quote, unquote, urljoin, urlsplit
 
 from flask import Flask, Response, render_template, request
 from flask_wtf.csrf import CSRFError
+from markupsafe import escape
 from werkzeug.exceptions import HTTPException
+
+from .dbfaults import RETRY_AFTER_SECONDS, is_transient
+from .extensions import db
+from .i18n import gettext
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -58,6 +63,19 @@ def safe_next(target: str | None) -> str | None:
     return quote(target, safe=_KEEP)
 
 
+def _quiet_rollback() -> None:
+    """End the failed transaction; with the connection gone, dropping it is all there is to do."""
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001
+        db.session.close()
+
+
+# The 503 page when even the signed-in user cannot be loaded: no layout, both languages.
+_BARE_503 = """<!doctype html><html lang="ja"><meta charset="utf-8"><title>503</title>
+<h1>{ja}</h1><p>{ja_body}</p><h1 lang="en">{en}</h1><p lang="en">{en_body}</p>"""
+
+
 def init_app(app: Flask) -> None:
     """Add headers to every response and register error pages."""
 
@@ -97,8 +115,27 @@ def init_app(app: Flask) -> None:
     def _unexpected(e: Exception):
         if isinstance(e, HTTPException):
             return e
+        if is_transient(e):
+            return _database_unavailable(e)
         app.logger.exception("unhandled error")
         return _page(500, "error.500")
+
+    def _database_unavailable(e: Exception):
+        """A database fault that should pass: one clear page, 503 and Retry-After, no traceback."""
+        from .ops import log_event
+
+        log_event("database_unavailable", endpoint=request.endpoint, error=type(e).__name__)
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        try:
+            _quiet_rollback()
+            return render_template("error.html", code=503, key="error.503", with_body=True), 503, headers
+        except Exception:  # noqa: BLE001 - the page itself needed the database (the signed-in user)
+            _quiet_rollback()
+            # Not through Jinja: its context processors would look up the user again.
+            body = _BARE_503.format(**{k: escape(gettext(f"error.503.{part}", lang)) for k, part, lang in (
+                ("ja", "title", "ja"), ("en", "title", "en"), ("ja_body", "body", "ja"),
+                ("en_body", "body", "en"))})
+            return body, 503, headers
 
     if production:
         app.config["SESSION_COOKIE_SECURE"] = True

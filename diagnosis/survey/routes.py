@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..classification import schedule_classification
+from ..dbfaults import RETRY_AFTER_SECONDS, StoreFailed, keep_loaded, with_retries
 from ..extensions import db
 from ..i18n import LANGS, current_lang, gettext
 from ..invitations import claim, find_invitation
@@ -92,7 +93,7 @@ def invited(code: str):
 def _survey(campaign: Campaign, lang: str, invitation: Invitation | None, target: dict):
     questionnaire = _questionnaire(campaign)
     form = build_form(questionnaire, lang)()
-    nonce_error = False
+    nonce_error = save_failed = False
     refused: Verdict | None = None
     if form.validate_on_submit():
         nonce = nonce_value(form.nonce.data, campaign)
@@ -104,22 +105,18 @@ def _survey(campaign: Campaign, lang: str, invitation: Invitation | None, target
         elif invitation is not None or (refused := admit_submission(campaign)).allowed:
             # Invitation links are limited by being single-use, so a shared PC where each
             # employee opens their own link is never refused.
-            if invitation is not None and not claim(invitation):
-                db.session.rollback()
-                return _message(campaign, lang, "survey.invitation_used", 410)
-            db.session.add(UsedNonce(nonce=nonce, campaign_id=campaign.id))
-            response = add_response(campaign, questionnaire, answers_from_form(form, questionnaire),
-                                    lang=lang, source="web")
             try:
-                db.session.commit()
-            except IntegrityError:
-                # Same nonce already spent: a double click or a refresh. One response is kept.
-                db.session.rollback()
+                outcome = _store(campaign, questionnaire, form, lang, nonce, invitation)
+            except StoreFailed as failure:
+                # The answers are not stored, and not lost: the form comes back filled in, with
+                # the same nonce, so the employee's next press stores them once.
+                log_event("response_save_failed", campaign=campaign.id, attempts=failure.attempts,
+                          error=type(failure.error).__name__)
+                save_failed, refused = True, None
             else:
-                log_event("response_stored", campaign=campaign.id, lang=lang,
-                          comments=len(response.comments))
-                schedule_classification([response.id])
-            return redirect(thanks)
+                if outcome == "invitation_used":
+                    return _message(campaign, lang, "survey.invitation_used", 410)
+                return redirect(thanks)
     if refused is None and (request.method == "GET" or nonce_error):
         # Every new nonce counts, including the one replacing a rejected nonce.
         if invitation is None and not (verdict := admit_form(campaign)).allowed:
@@ -130,14 +127,44 @@ def _survey(campaign: Campaign, lang: str, invitation: Invitation | None, target
         else:
             form.nonce.data = new_nonce(campaign)
     csrf_failed = request.method == "POST" and "csrf_token" in form.errors
-    status = 429 if refused else 400 if request.method == "POST" else 200
+    status = 429 if refused else 503 if save_failed else 400 if request.method == "POST" else 200
     page = render_template(
         "survey/form.html", campaign=campaign, questionnaire=questionnaire, form=form,
         lang=lang, other_langs=[x for x in campaign.language_list if x != lang],
         nonce_error=nonce_error and not refused, csrf_failed=csrf_failed, refused=refused,
-        invitation=invitation, target=target,
+        save_failed=save_failed, invitation=invitation, target=target,
     ), status
+    if save_failed:
+        return page + ({"Retry-After": str(RETRY_AFTER_SECONDS)},)
     return _limited(page, refused) if refused else page
+
+
+def _store(campaign: Campaign, questionnaire: Questionnaire, form, lang: str, nonce: str,
+           invitation: Invitation | None) -> str:
+    """Store one response with its nonce (and spend the invitation) in one transaction, retrying
+    transient database faults; "stored", "duplicate" (this nonce was stored before: a double
+    click or a refresh) or "invitation_used". Raises StoreFailed when every attempt failed."""
+    answers = answers_from_form(form, questionnaire)
+
+    def attempt() -> str:
+        if invitation is not None and not claim(invitation):
+            db.session.rollback()
+            return "invitation_used"
+        db.session.add(UsedNonce(nonce=nonce, campaign_id=campaign.id))
+        response = add_response(campaign, questionnaire, answers, lang=lang, source="web")
+        try:
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()  # same nonce already spent: one response is kept
+            return "duplicate"
+        log_event("response_stored", campaign=campaign.id, lang=lang, comments=len(response.comments))
+        schedule_classification([response.id])
+        return "stored"
+
+    cfg = current_app.config
+    with keep_loaded(campaign, campaign.organisation):  # the form can be shown again without the database
+        return with_retries(attempt, db.session.rollback, attempts=int(cfg.get("SURVEY_SAVE_ATTEMPTS", 3)),
+                            deadline=float(cfg.get("SURVEY_SAVE_DEADLINE_SECONDS", 12)))
 
 
 @bp.route("/s/<token>/thanks")
