@@ -18,11 +18,13 @@ CAUSES: tuple[str, ...] = ("purpose", "leadership", "support")
 LABELS: tuple[str, ...] = CAUSES + ("other",)
 USAGE_CODES: tuple[str, ...] = ("never", "tried_once", "monthly", "weekly", "daily")
 
+# The one table of cause colours (app.css and report.css repeat it; tests/test_contrast.py keeps them
+# equal). White text on each is at least 4.5:1 (WCAG 2.1 AA), so badges and bar labels stay legible.
 COLOURS: dict[str, str] = {
     "purpose": "#2f6fb0",
-    "leadership": "#c0662b",
-    "support": "#2f8f5b",
-    "other": "#8a8f98",
+    "leadership": "#b05a22",
+    "support": "#267d4f",
+    "other": "#6b717b",
 }
 USAGE_COLOURS: dict[str, str] = {
     "never": "#b9bec6",
@@ -76,6 +78,15 @@ _TEXT: dict[str, dict[str, str]] = {
     "evidence.self": {"ja": "本人が選んだ理由", "en": "Reasons chosen"},
     "evidence.text": {"ja": "自由記述の分類", "en": "Classified comments"},
     "evidence.disagree": {"ja": "区間が重ならない", "en": "intervals do not overlap"},
+    "drivers.title": {"ja": "利用する人としない人を分ける原因（利用頻度のうち説明できる部分に占める割合）",
+                      "en": "What separates users from non-users (share of the explained variance in use)"},
+    "drivers.stands_out": {"ja": "が他の原因を上回ります", "en": " stands out"},
+    "drivers.none": {"ja": "一つに絞れる原因はありません（区間が重なります）",
+                     "en": "No driver stands out (the intervals overlap)"},
+    "drivers.too_few": {"ja": "回答者が{min_n}人以上で分析します（現在{n}人）",
+                        "en": "Estimated from {min_n} respondents ({n} so far)"},
+    "drivers.no_variation": {"ja": "全員の利用頻度が同じため分析できません",
+                             "en": "Everyone reported the same usage: nothing to explain"},
 }
 
 WIDTH = 640
@@ -318,11 +329,42 @@ def share_chart(shares: dict[str, float], lang: str = "ja") -> Markup:
     return _svg("shares", height, _t("share.title", lang), "; ".join(desc), body, lang)
 
 
-def _cell_colour(score: float) -> tuple[float, str]:
-    """Opacity of the cause colour and the readable text colour for a 0-100 score."""
+def _cell_colour(colour: str, score: float) -> tuple[float, str]:
+    """Opacity of the cause colour for a 0-100 score, and a text colour readable on the blend."""
     s = min(max(score, 0.0), 100.0) / 100
     opacity = 0.12 + 0.88 * s
-    return opacity, "#ffffff" if opacity >= 0.55 else INK
+    return opacity, readable_ink(blend(colour, opacity))
+
+
+def _rgb(colour: str) -> tuple[int, int, int]:
+    h = colour.lstrip("#")
+    if len(h) == 3:
+        h = "".join(c * 2 for c in h)
+    return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)
+
+
+def blend(colour: str, opacity: float, under: str = "#ffffff") -> str:
+    """The colour seen when ``colour`` is painted at ``opacity`` over ``under``."""
+    top, bottom = _rgb(colour), _rgb(under)
+    return "#" + "".join(f"{round(t * opacity + b * (1 - opacity)):02x}" for t, b in zip(top, bottom, strict=True))
+
+
+def contrast_ratio(foreground: str, background: str) -> float:
+    """WCAG 2.1 contrast ratio of two opaque ``#rrggbb`` colours (1 to 21)."""
+    def luminance(colour: str) -> float:
+        lin = [c / 255 / 12.92 if c / 255 <= 0.04045 else ((c / 255 + 0.055) / 1.055) ** 2.4
+               for c in _rgb(colour)]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+    light, dark = sorted((luminance(foreground), luminance(background)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def readable_ink(background: str) -> str:
+    """White, the ink colour or black: the first with AA contrast (4.5:1) on ``background``.
+
+    Black or white always reaches 4.5:1, so a mid-tone cell never gets text that fails."""
+    return next(ink for ink in ("#ffffff", INK, "#000000") if contrast_ratio(ink, background) >= 4.5)
 
 
 def heatmap_chart(rows: list[tuple[str, dict[str, float | None] | None]], lang: str = "ja",
@@ -369,7 +411,7 @@ def heatmap_chart(rows: list[tuple[str, dict[str, float | None] | None]], lang: 
                 parts.append(f"{cause_name(c, lang)} {cell_label}")
                 continue
             score = float(v)
-            opacity, ink = _cell_colour(score)
+            opacity, ink = _cell_colour(COLOURS[c], score)
             body.append(_rect(x + 1, y + 2, col_w - 2, row_h - 4, COLOURS[c], opacity=opacity,
                               cls=f"tk-cause-{c}"))
             body.append(_text(x + col_w / 2, y + 18, f"{score:.0f}", anchor="middle", fill=ink,
@@ -502,3 +544,53 @@ def evidence_chart(causes: Mapping[str, Mapping[str, Any]], lang: str = "ja") ->
             desc.append(f"{name}: {_t('evidence.disagree', lang)}")
     height = top + len(LABELS) * row_h
     return _svg("evidence", height, _t("evidence.title", lang), "; ".join(desc), body, lang)
+
+
+def driver_chart(drivers: Mapping[str, Mapping[str, Any]] | None, analysis: Mapping[str, Any] | None,
+                 lang: str = "ja") -> Markup:
+    """Bars of each cause's share of the explained variance in use with its bootstrap interval;
+    the verdict (a driver stands out, none does, or too few respondents) is the last line."""
+    analysis = analysis or {}
+    drivers = drivers or {}
+    label_w = _label_width(cause_name(c, lang) for c in CAUSES)
+    bar_x, right_w = label_w + 10, 120.0
+    bar_w = WIDTH - bar_x - right_w
+    row_h, bar_h, top = 34.0, 18.0, 8.0
+    body: list[str] = []
+    desc: list[str] = []
+    n, min_n = analysis.get("n", 0), analysis.get("min_n", 0)
+    if not analysis.get("available"):
+        key = "drivers.no_variation" if analysis.get("verdict") == "no_variation" else "drivers.too_few"
+        msg = _t(key, lang).format(min_n=min_n, n=n)
+        body.append(_rect(0, 4, WIDTH, 30, "#eef0f3"))
+        body.append(_text(WIDTH / 2, 24, msg, anchor="middle", fill=MUTED))
+        return _svg("drivers", 42, _t("drivers.title", lang), msg, body, lang)
+    bottom = top + len(CAUSES) * row_h
+    body += _axis(bar_x, bar_w, top - 4, bottom - 6)
+    for i, c in enumerate(CAUSES):
+        entry = drivers.get(c) or {}
+        y = top + i * row_h
+        name = cause_name(c, lang)
+        share = float(entry.get("importance") or 0.0)
+        body.append(_text(label_w, y + 14, _fit(name, label_w), anchor="end"))
+        body.append(_rect(bar_x, y, bar_w * min(max(share, 0.0), 1.0), bar_h, COLOURS[c], cls=f"tk-cause-{c}"))
+        text = _pct(share)
+        iv = entry.get("interval")
+        if iv and iv[0] is not None and iv[1] is not None:
+            lo, hi = (min(max(float(v), 0.0), 1.0) for v in iv)
+            x1, x2, ym = bar_x + bar_w * lo, bar_x + bar_w * hi, y + bar_h / 2
+            body.append(_line(x1, ym, x2, ym, INK, 1.5))
+            body.append(_line(x1, ym - 5, x1, ym + 5, INK, 1.5))
+            body.append(_line(x2, ym - 5, x2, ym + 5, INK, 1.5))
+            text += f" ({_pct(lo)}–{_pct(hi)})"
+        bold = "bold" if analysis.get("top") == c else None
+        body.append(_text(bar_x + bar_w + 8, y + 14, text, size=12, weight=bold))
+        desc.append(f"{name}: {text}")
+    top_cause = analysis.get("top")
+    verdict = (cause_name(top_cause, lang) + _t("drivers.stands_out", lang) if top_cause
+               else _t("drivers.none", lang))
+    r2 = analysis.get("r2")
+    footer = f"{verdict} (n={n}" + (f", R² {r2:.2f})" if r2 is not None else ")")
+    body.append(_text(0, bottom + 26, footer, size=12, fill=MUTED))
+    desc.append(footer)
+    return _svg("drivers", bottom + 34, _t("drivers.title", lang), "; ".join(desc), body, lang)

@@ -7,11 +7,13 @@ import datetime as dt
 import shutil
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from dashboard_helpers import fill
+from flask import Flask
 from werkzeug.serving import make_server
 
 from diagnosis import create_app
@@ -53,20 +55,52 @@ class LiveApp:
     password: str = PASSWORD
 
 
-@pytest.fixture
-def live_app(tmp_path) -> Iterator[LiveApp]:
-    """The app served from a thread on a free port, CSRF on and the real classifier inline."""
+def make_app(db_file: Path, **config: object) -> Flask:
+    """The app on a fresh SQLite file (migrated), CSRF on and the real classifier inline."""
     app = create_app({
         "TESTING": True,
         "SECRET_KEY": "e2e-secret-key-not-for-production",
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'e2e.sqlite3'}",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_file}",
         "WTF_CSRF_ENABLED": True,
         "CLASSIFY_ON_SUBMIT": "sync",
+        **config,
     })
     with app.app_context():
         from flask_migrate import upgrade
 
         upgrade()
+    return app
+
+
+@contextmanager
+def served(app: Flask) -> Iterator[str]:
+    """Serve the app from a thread on a free 127.0.0.1 port; yields its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    url = f"http://127.0.0.1:{server.server_port}"
+    app.config["PUBLIC_BASE_URL"] = url
+    thread = threading.Thread(target=server.serve_forever, name="e2e-server", daemon=True)
+    thread.start()
+    try:
+        yield url
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def live_app_config() -> dict:
+    """Extra settings for ``live_app``; a test module overrides this fixture to change them."""
+    return {}
+
+
+@pytest.fixture
+def live_app(tmp_path, live_app_config) -> Iterator[LiveApp]:
+    """The app served from a thread on a free port, CSRF on and the real classifier inline."""
+    app = make_app(tmp_path / "e2e.sqlite3", **live_app_config)
+    with app.app_context():
         org = create_organisation("株式会社さくら工業", 40, dt.date(2026, 8, 1), "Sakura Industries")
         campaign = create_campaign(org, "sakura-2026", "2026年 定着度調査",
                                    opens_on=dt.date(2026, 1, 1))
@@ -77,19 +111,8 @@ def live_app(tmp_path) -> Iterator[LiveApp]:
         fill(campaign.id, 6, department="sales", comment="研修が一度きりで、プロンプトの書き方がわからない。")
         fill(campaign.id, 5, department="engineering", usage="tried_once",
              comment="自分の業務のどこで使えばいいのか分からない。", label="purpose", confidence=0.7)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    url = f"http://127.0.0.1:{server.server_port}"
-    app.config["PUBLIC_BASE_URL"] = url
-    thread = threading.Thread(target=server.serve_forever, name="e2e-server", daemon=True)
-    thread.start()
-    try:
+    with served(app) as url:
         yield LiveApp(url, app, ids[0], ids[1], "consultant@e2e.example", "dx@e2e.example")
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
 
 
 @pytest.fixture
