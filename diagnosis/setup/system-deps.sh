@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Teichaku needs when they are missing; explains what to do without root.
+# postgresql and redis-server: the tests start throwaway servers of their own (tests/servers.py) on
+# 127.0.0.1; postgresql-client brings pg_dump/pg_restore for the backup test.
 set -euo pipefail
-PACKAGES=(libharfbuzz-subset0 fonts-morisawa-bizud-gothic poppler-utils chromium)
+PACKAGES=(libharfbuzz-subset0 fonts-morisawa-bizud-gothic poppler-utils chromium postgresql postgresql-client
+  redis-server)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
