@@ -1,6 +1,12 @@
 """Scenario benchmark: does the diagnosis name the planted cause, say "mixed", or get it wrong?
 
     .venv/bin/python bench/bench_diagnosis.py [--campaigns 100] [--backend NAME] [--json FILE]
+    .venv/bin/python bench/bench_diagnosis.py --drivers [--responses 2000] [--repeat 5]
+
+``--drivers`` needs no classifier: it times the whole pure diagnosis of a generated campaign
+(``service.diagnose``: aggregation, scores, segments, recommendation) with the driver analysis and
+without it (``drivers.analyse`` replaced by a stub), and prints the ratio; then the bootstrap of
+the driver analysis alone, and a wave comparison with tested change.
 
 Campaigns are drawn from the wild evaluation set (``models/corpus/wild.jsonl``: written to be hard,
 labelled blind twice, never trained on), with known cause mixes: 48, 120 and 400 comments, one
@@ -26,6 +32,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -86,14 +93,88 @@ def call(planted: str | None, cause: str) -> str:
     return "mixed" if cause == MIXED else "wrong"
 
 
+def driver_campaign(n: int, seed: int = 0) -> Any:
+    """A campaign of n respondents in six departments; usage driven mostly by support."""
+    from diagnosis.recommend.data import USAGE_CODES, CampaignData, OrgContext
+
+    rng = np.random.default_rng(seed)
+    specs = tuple(LikertSpec(f"{c}_{i}", c) for c in CAUSES for i in range(4))
+    lat = {c: rng.normal(size=n) for c in CAUSES}
+    drive = 0.3 * lat["purpose"] + 0.8 * lat["support"] + rng.normal(size=n)
+    cuts = np.quantile(drive, [0.2, 0.4, 0.6, 0.8])
+    depts = ("sales", "manufacturing", "engineering", "admin", "it", "planning")
+    responses, evidence = [], []
+    for i in range(n):
+        answers: dict[str, Any] = {"usage": USAGE_CODES[int(np.searchsorted(cuts, drive[i]))]}
+        for s in specs:
+            answers[s.id] = int(np.clip(np.rint(3 + lat[s.cause][i] + 0.6 * rng.normal()), 1, 5))
+        seg = {"department": depts[i % len(depts)], "age_band": ("20s", "30s", "40s", "50s")[i % 4]}
+        responses.append(ResponseData(i + 1, answers, seg))
+        if rng.random() < 0.5:
+            label = CAUSES[int(rng.integers(0, 3))]
+            evidence.append(Evidence(len(evidence) + 1, "comment", label, 0.9, "survey", response_id=i + 1,
+                                     segments=dict(seg)))
+    import datetime as dt
+
+    return CampaignData(1, "bench", "bench", 1, "ai-adoption", 1, OrgContext(n, None, dt.date(2026, 11, 1)),
+                        specs, tuple(responses), tuple(evidence))
+
+
+def bench_drivers(n: int, repeat: int) -> int:
+    """Time the pure diagnosis of n responses with and without the driver analysis."""
+    from unittest import mock
+
+    from diagnosis.recommend import drivers, service
+    from diagnosis.recommend.waves import compare
+
+    data = driver_campaign(n)
+    service.diagnose(data, "en")  # warm caches (playbook, numpy)
+
+    def timed(fn: Any) -> float:
+        best = float("inf")
+        for _ in range(repeat):
+            t = time.perf_counter()
+            fn()
+            best = min(best, time.perf_counter() - t)
+        return best
+
+    with_drivers = timed(lambda: service.diagnose(data, "en"))
+    stub = drivers.DriverAnalysis(n=0, min_n=30, verdict=drivers.TOO_FEW)
+    with mock.patch.object(drivers, "analyse", lambda *a, **k: stub):
+        without = timed(lambda: service.diagnose(data, "en"))
+    diag = service.diagnose(data, "en")
+    a = diag.drivers
+    assert a is not None
+    st = diag.stats
+    likert = {c: st.likert[c].by_respondent for c in CAUSES}
+    alone = timed(lambda: drivers.analyse(data.responses, likert, ()))
+    later = service.diagnose(driver_campaign(n, seed=1), "en")
+    wave = timed(lambda: compare(diag, later))
+    shown = sum(1 for views in diag.segments.values() for v in views if v.drivers is not None and v.drivers.available)
+    print(f"{n} responses, best of {repeat}: diagnosis {1000 * with_drivers:.0f} ms with driver analysis "
+          f"(campaign + {shown} segments), {1000 * without:.0f} ms without "
+          f"({with_drivers / without:.2f}x); driver analysis of the campaign alone {1000 * alone:.0f} ms "
+          f"({a.n_boot} resamples); wave comparison with tested change {1000 * wave:.1f} ms")
+    top = a.top or "none"
+    shares = ", ".join(f"{c} {100 * (a.share(c) or 0):.0f}% ({100 * a.causes[c].interval[0]:.0f}–"
+                       f"{100 * a.causes[c].interval[1]:.0f}%)" for c in CAUSES)
+    print(f"planted: support strongest, purpose weaker; found: {top} stands out; {shares}; R² {a.r2:.2f}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run every scenario and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--drivers", action="store_true", help="time the driver analysis instead (no classifier)")
+    parser.add_argument("--responses", type=int, default=2000, help="responses for --drivers")
+    parser.add_argument("--repeat", type=int, default=5, help="repetitions for --drivers (best is shown)")
     parser.add_argument("--campaigns", type=int, default=100, help="campaigns per scenario and planted cause")
     parser.add_argument("--backend", default=None, help="classifier backend (default: the trained default)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
     args = parser.parse_args(argv)
+    if args.drivers:
+        return bench_drivers(args.responses, args.repeat)
 
     rows = load_eval_sets(ROOT / "models" / "corpus")["wild"]
     backend = active_backend(backend=args.backend)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 
 import pytest
 from conftest import login
-from dashboard_helpers import comment_ids, fill
+from dashboard_helpers import comment_ids, fill, submit
 
 from diagnosis.classification import diagnose_options
 from diagnosis.exports import BOM, neutralise, write_csv
@@ -335,3 +336,126 @@ def test_pdf_report_for_consultant_and_dx_lead(client, filled):
     r = client.get(f"/campaigns/{filled['campaign_a']}/report.pdf?lang=ja")
     assert r.status_code == 200 and r.mimetype == "application/pdf" and r.data.startswith(b"%PDF")
     assert "attachment" in r.headers["Content-Disposition"]
+
+
+def test_pdf_download_waits_for_pending_comments_and_can_render_anyway(app, client, filled, tmp_path):
+    from reports.test_report import flat, pdf_text
+
+    assert app.config["CLASSIFY_ON_SUBMIT"] == "off"  # what employees send stays pending
+    for i in range(3):
+        submit(client, filled["token_a"], comment=f"部長が使っていないので広まらない（{i}）")
+    login(client, filled["lead_a"])
+    url = f"/campaigns/{filled['campaign_a']}/report.pdf"
+    r = client.get(f"{url}?lang=ja")
+    assert r.status_code == 409 and r.mimetype == "text/html"
+    page = text(r)
+    assert 'data-testid="report-pending"' in page and "報告書PDFはまだ作成できません" in page
+    assert "3件の自由記述がまだ分類されていません" in page and "自動的に加わります" in page
+    assert "<code>teichaku classify-pending</code>" in page
+    anyway = re.search(r'data-testid="render-anyway"\s+href="([^"]+)"', page).group(1).replace("&amp;", "&")
+    assert "allow_pending=1" in anyway and "lang=ja" in anyway
+    en = text(client.get(f"{url}?lang=en"))
+    assert "The PDF report is not ready yet" in en and "3 comments are not classified yet" in en
+    assert "Render it anyway" in en
+    pdf = client.get(anyway)
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    assert "3件の自由記述がまだ分類されていません" in flat(pdf_text(pdf.data, tmp_path))
+    assert client.get(f"{url}?lang=ja&allow_pending=yes").status_code == 409  # only the explicit link
+    with app.app_context():  # classified: the plain link gives the PDF again
+        for c in db.session.scalars(db.select(Comment).where(Comment.label.is_(None))):
+            c.label, c.confidence = "leadership", 0.9
+        db.session.commit()
+    assert client.get(f"{url}?lang=ja").status_code == 200
+
+
+# ------------------------------------------------------------------ sanity warnings (issue 12)
+
+
+def warnings_box(page: str) -> str:
+    """The warnings section of the dashboard ('' when there is none)."""
+    if 'data-testid="warnings"' not in page:
+        return ""
+    return page.split('data-testid="warnings"')[1].split("</section>")[0]
+
+
+def test_dashboard_says_how_many_comments_wait_for_the_classifier(app, client, filled):
+    login(client, filled["lead_a"])
+    page = text(client.get(f"/campaigns/{filled['campaign_a']}"))
+    assert warnings_box(page) == "" and 'data-testid="pending">0<' in page
+    for i in range(2):
+        submit(client, filled["token_a"], comment=f"研修がなくて使い方がわからない（{i}）")
+    page = text(client.get(f"/campaigns/{filled['campaign_a']}"))
+    box = warnings_box(page)
+    assert 'data-testid="warning-pending_comments"' in box and 'data-testid="pending">2<' in page
+    assert "2件の自由記述がまだ分類されていません" in box
+    assert "<code>teichaku worker</code>" in box and "<code>teichaku classify-pending</code>" in box
+    # said above the diagnosis, not only among the findings further down
+    assert page.index('data-testid="warnings"') < page.index('data-testid="findings"')
+    en = warnings_box(text(client.get(f"/campaigns/{filled['campaign_a']}?lang=en")))
+    assert "2 comments are not classified yet" in en and "check that the worker is running" in en
+
+
+def test_dashboard_warns_of_more_responses_than_employees(app, client, world):
+    with app.app_context():
+        fill(world["campaign_b"], 10)  # organisation B has 8 employees
+    login(client, world["lead_b"])
+    page = text(client.get(f"/campaigns/{world['campaign_b']}"))
+    box = warnings_box(page)
+    assert 'data-testid="warning-responses_exceed_headcount"' in box
+    assert "受け付けた回答（10件）が従業員数（8人）より多くなっています" in box
+    en = warnings_box(text(client.get(f"/campaigns/{world['campaign_b']}?lang=en")))
+    assert "more responses (10) than employees (8)" in en
+
+
+def test_dashboard_warns_of_a_survey_closed_below_the_anonymity_minimum(app, client, world):
+    with app.app_context():
+        fill(world["campaign_a"], 3, department="sales")
+    login(client, world["consultant"])
+    assert warnings_box(text(client.get(f"/campaigns/{world['campaign_a']}"))) == ""  # still open
+    assert client.post(f"/campaigns/{world['campaign_a']}/close").status_code == 302
+    box = warnings_box(text(client.get(f"/campaigns/{world['campaign_a']}")))
+    assert 'data-testid="warning-closed_below_minimum"' in box
+    assert "この調査は回答3件で締め切られました" in box and "（5件）" in box
+    en = warnings_box(text(client.get(f"/campaigns/{world['campaign_a']}?lang=en")))
+    assert "closed with 3 responses, fewer than the anonymity minimum of 5" in en
+
+
+def test_dashboard_warns_when_the_earlier_wave_used_another_questionnaire_version(app, client, filled):
+    login(client, filled["lead_a"])
+    assert "warning-questionnaire_version_differs" not in text(client.get(f"/campaigns/{filled['campaign_a']}"))
+    with app.app_context():
+        org = db.session.get(Campaign, filled["campaign_a"]).organisation
+        first = create_campaign(org, "a-2025", "A wave 0", opens_on=dt.date(2025, 9, 1),
+                                questionnaire_version=1)
+        db.session.commit()
+        fill(first.id, 10, department="sales", comment="研修がなくて使い方がわからない")
+    page = text(client.get(f"/campaigns/{filled['campaign_a']}"))
+    assert 'data-testid="waves"' in page  # the two waves are compared ...
+    box = warnings_box(page)  # ... and the reader is told they asked different questions
+    assert 'data-testid="warning-questionnaire_version_differs"' in box
+    assert "前回の「A wave 0」は質問票（ai-adoption）の第1版、今回は第2版で実施しました" in box
+    en = warnings_box(text(client.get(f"/campaigns/{filled['campaign_a']}?lang=en")))
+    assert "used version 1 of the questionnaire (ai-adoption) and this one version 2" in en
+
+
+def test_dashboard_shows_driver_analysis_and_tested_wave_change(app, client, filled):
+    login(client, filled["lead_a"])
+    page = text(client.get(f"/campaigns/{filled['campaign_a']}?lang=en"))
+    section = page.split('data-testid="drivers"')[1].split("</section>")[0]
+    assert "What separates users from non-users" in section and "tk-chart-drivers" in section
+    # 16 responses: below the minimum, which the page states
+    assert "Estimated from 30 respondents (16 so far)" in section
+    assert "at least 30" in section.split('data-testid="drivers-method"')[1]
+    with app.app_context():
+        camp = db.session.get(Campaign, filled["campaign_a"])
+        earlier = create_campaign(camp.organisation, "a-2025b", "A wave 0", opens_on=dt.date(2025, 6, 1))
+        db.session.commit()
+        fill(earlier.id, 8, department="sales", comment="研修がない", level="1")
+        fill(filled["campaign_a"], 15, department="sales", usage="never", level="1")
+        fill(filled["campaign_a"], 15, department="sales", usage="daily", level="4")
+    page = text(client.get(f"/campaigns/{filled['campaign_a']}?lang=en"))
+    section = page.split('data-testid="drivers"')[1].split("</section>")[0]
+    assert 'data-testid="drivers-verdict"' in section and "R² " in section
+    waves = page.split('data-testid="waves"')[1].split("</section>")[0]
+    assert 'data-testid="wave-change"' in waves and "95% interval" in waves
+    assert 'data-testid="verdict-support"' in waves

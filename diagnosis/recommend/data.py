@@ -115,6 +115,11 @@ class CampaignData:
     reasons: ReasonSpec | None = None
     # Responses stored, released or not (None: the responses above are all there is).
     received: int | None = None
+    # Comments (survey and interview) stored but with no cause yet, machine or human: they wait
+    # for the classifier and are in no part of the diagnosis (see :mod:`.sanity`).
+    pending_comments: int = 0
+    # The campaign no longer accepts answers.
+    closed: bool = False
 
     def segment_label(self, field_name: str, code: str, lang: str) -> str:
         """Display label of a segment value, the code itself when unknown."""

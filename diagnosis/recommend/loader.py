@@ -115,6 +115,20 @@ def release_snapshot(campaign: Any, min_group: int, session: Any = None) -> int 
     return seq
 
 
+def pending_comments(campaign: Any, session: Any = None) -> int:
+    """Comments of a campaign (survey and interview) that have no cause yet: neither the
+    classifier nor a person has labelled them, so no diagnosis counts or quotes them."""
+    from sqlalchemy import func, select
+
+    from ..models import Comment
+
+    s = _session(session)
+    c = find_campaign(campaign, s)
+    return s.scalar(select(func.count(Comment.id)).where(
+        Comment.campaign_id == c.id, Comment.label.is_(None),
+        Comment.corrected_label.is_(None))) or 0
+
+
 def load_campaign(campaign: Any, *, session: Any = None, questionnaire: Any = None,
                   report_date: dt.date | None = None, questionnaire_dir: str | None = None,
                   release_min_group: int | None = None, everything: bool = False) -> CampaignData:
@@ -168,4 +182,5 @@ def load_campaign(campaign: Any, *, session: Any = None, questionnaire: Any = No
                          report_date or dt.date.today(), org.name)
     return CampaignData(c.id, c.slug, c.name, c.organisation_id, c.questionnaire_id,
                         c.questionnaire_version, context, specs, responses, tuple(evidence),
-                        labels, received=received, reasons=reason_spec(questionnaire))
+                        labels, received=received, reasons=reason_spec(questionnaire),
+                        pending_comments=pending_comments(c, s), closed=c.state() == "closed")

@@ -30,10 +30,17 @@ REQUIRED_TEXTS: tuple[str, ...] = (
     "plan_executives_present", "plan_generation_aware", "plan_drop_off", "plan_past_window",
     "plan_governance_first", "kpi_habit", "none_yet", "segment_field_department",
     "segment_field_role", "segment_field_age_band", "segment_field_tenure", "wave_cause",
-    "wave_usage", "wave_target_improved", "wave_target_not_improved", "find_stale_model",
+    "wave_usage", "wave_target_improved", "wave_target_no_clear_change", "wave_target_worse",
+    "wave_habit_change", "verdict_improved", "verdict_no_clear_change", "verdict_worse",
+    "find_drivers", "find_drivers_none", "find_drivers_weak", "find_drivers_too_few",
+    "find_drivers_no_variation", "reason_driver", "reason_driver_disagrees", "reason_driver_disagrees_same",
+    "reason_driver_none",
+    "find_stale_model",
     "find_cause_corrected", "decider_self_report", "decider_all", "decider_likert_and_self_report",
     "decider_self_report_and_text", "reason_self_report", "find_self_report",
     "find_self_report_disagrees", "wave_no_checklist", "reason_support_checklist",
+    "warn_pending", "warn_pending_one", "warn_pending_hint", "warn_headcount", "warn_closed_few",
+    "warn_version",
 )
 
 
@@ -139,7 +146,7 @@ class _Validator:
 
     def run(self, data: Any) -> Playbook:
         data = self.mapping(data, "top level", (
-            "version", "anonymity", "scoring", "coverage", "support_split", "rules", "themes",
+            "version", "anonymity", "scoring", "coverage", "support_split", "rules", "drivers", "themes",
             "department_kpis", "causes", "remedies", "prerequisites", "supporting", "texts"))
         anon = self.mapping(data["anonymity"], "anonymity", ("min_group", "min_comments_group"))
         self.number(anon["min_group"], "anonymity.min_group", 3)
@@ -177,8 +184,7 @@ class _Validator:
                     for k in ("training", "help_desk")}
         rules = self.mapping(data["rules"], "rules", (
             "dominant_bonus", "small_org_max_employees", "drop_off_window_months",
-            "drop_off_bonus", "age_spread", "governance", "improvement_points",
-            "habit_target_points"))
+            "drop_off_bonus", "age_spread", "governance", "habit_target_points"))
         self.number(rules["dominant_bonus"], "rules.dominant_bonus", 0, 100)
         self.number(rules["small_org_max_employees"], "rules.small_org_max_employees", 1)
         window = rules["drop_off_window_months"]
@@ -200,7 +206,16 @@ class _Validator:
         gov = self.mapping(rules["governance"], "rules.governance", ("concern_share", "security_share"))
         for k in ("concern_share", "security_share"):
             self.number(gov[k], f"rules.governance.{k}", 0, 1)
-        self.number(rules["improvement_points"], "rules.improvement_points", 0, 100)
+        drv = self.mapping(data["drivers"], "drivers",
+                           ("min_n", "n_boot", "seed", "level", "min_r2", "min_comments", "bonus"))
+        # Fewer than 10 respondents cannot support a three-predictor regression, let alone a bootstrap.
+        self.number(drv["min_n"], "drivers.min_n", 10)
+        self.number(drv["n_boot"], "drivers.n_boot", 50, 5000)
+        self.number(drv["seed"], "drivers.seed", 0)
+        self.number(drv["level"], "drivers.level", 0.5, 0.999)
+        self.number(drv["min_r2"], "drivers.min_r2", 0, 1)
+        self.number(drv["min_comments"], "drivers.min_comments", 1)
+        self.number(drv["bonus"], "drivers.bonus", 0, 100)
         self.number(rules["habit_target_points"], "rules.habit_target_points", 0, 100)
         themes = self.mapping(data["themes"], "themes")
         theme_patterns = {}

@@ -3,7 +3,10 @@
 Remedy score = sum over causes of ``coverage[remedy][cause] * cause score`` (playbook ``coverage``;
 the support column is split between training and help_desk by :class:`SupportSplit`), plus:
 ``dominant_bonus`` for the remedy the dominant cause calls for, ``drop_off_bonus`` inside the
-1-3 month drop-off window, and the age-spread bonus for training. Governance rules and executive
+1-3 month drop-off window, the age-spread bonus for training, and the playbook's ``drivers.bonus``
+for the remedy called for by the cause that stands out in the driver analysis (what separates
+users from non-users, :mod:`.drivers`). The dominant complaint cause still names the start; when
+it and the standing-out driver differ, the reasons say so. Governance rules and executive
 sponsorship are prerequisites placed before the first remedy when their rule fires.
 """
 
@@ -17,6 +20,7 @@ from typing import Any
 from .aggregate import GroupStats, SelfReport, theme_of
 from .data import CAUSES, OrgContext
 from .diagnose import MIXED, CauseScore, Dominance, SupportSplit
+from .drivers import NONE, STANDS_OUT, DriverAnalysis
 from .playbook import REMEDIES, SUPPORTING, Playbook
 from .redact import quote
 from .stats import add_months, months_between
@@ -124,6 +128,47 @@ def pick_quotes(remedy: str, evidence: list, pb: Playbook, dominant: str,
     return out
 
 
+def driver_shares(drv: DriverAnalysis, pb: Playbook, lang: str) -> str:
+    """Each cause's share of the explained variance in use with its interval, largest first."""
+    sep = "、" if lang == "ja" else "; "
+    parts = []
+    for c in sorted(CAUSES, key=lambda c: drv.share(c) or 0.0, reverse=True):
+        d = drv.causes[c]
+        lo, hi = d.interval or (0.0, 0.0)
+        parts.append(f"{pb.cause_name(c, lang)} {_pct(d.importance)}% ({_pct(lo)}–{_pct(hi)}%)")
+    return sep.join(parts)
+
+
+def _driver_evidence(recs: dict[str, Recommendation], drivers: DriverAnalysis | None, dom: Dominance,
+                     split: SupportSplit, chosen: str | None, s: dict[str, float], pb: Playbook,
+                     lang: str) -> str | None:
+    """Add the driver bonus and reasons; returns the remedy the standing-out driver calls for."""
+    if drivers is None or drivers.verdict != STANDS_OUT or not drivers.top:
+        return None
+    top = drivers.top
+    remedy = split.remedy if top == "support" else "success_stories"
+    bonus = float(pb.section("drivers")["bonus"])
+    d = drivers.causes[top]
+    lo, hi = d.interval or (0.0, 0.0)
+    rec = recs[remedy]
+    rec.score += bonus
+    rec.reasons.insert(1 if remedy == chosen else 0, pb.text(
+        "reason_driver", lang, cause=pb.cause_name(top, lang), pct=_pct(d.importance), lo=_pct(lo),
+        hi=_pct(hi), n=drivers.n, bonus=f"{bonus:g}"))
+    rec.flags.append("driver")
+    if dom.cause in CAUSES and dom.cause != top and chosen is not None:
+        c = drivers.causes[dom.cause]
+        c_lo, c_hi = c.interval or (0.0, 0.0)
+        key = "reason_driver_disagrees" if remedy != chosen else "reason_driver_disagrees_same"
+        recs[chosen].reasons.insert(1, pb.text(
+            key, lang, complaint=pb.cause_name(dom.cause, lang),
+            score=_num(s[dom.cause]), driver=pb.cause_name(top, lang), pct=_pct(d.importance),
+            lo=_pct(lo), hi=_pct(hi), c_pct=_pct(c.importance), c_lo=_pct(c_lo), c_hi=_pct(c_hi),
+            remedy=rec.name))
+        recs[chosen].flags.append("drivers_disagree")
+    return remedy
+
+
 def _age_spread(age_groups: list[tuple[str, str, GroupStats]], pb: Playbook,
                 lang: str) -> dict[str, Any] | None:
     """The largest between-band gap on the support score or the habit rate, when over threshold."""
@@ -168,7 +213,8 @@ def _top_reason(sr: SelfReport, remedy: str, pb: Playbook, dom: Dominance) -> st
 def recommend(*, stats: GroupStats, scores: dict[str, CauseScore], dom: Dominance,
               split: SupportSplit, context: OrgContext, pb: Playbook, lang: str = "ja",
               quotable: list | None = None, departments: list[tuple[str, str]] | None = None,
-              age_groups: list[tuple[str, str, GroupStats]] | None = None) -> Plan:
+              age_groups: list[tuple[str, str, GroupStats]] | None = None,
+              drivers: DriverAnalysis | None = None) -> Plan:
     """Rank the remedies for a diagnosed group and explain the choice."""
     rules = pb.section("rules")
     cfg_split = pb.section("support_split")
@@ -264,6 +310,8 @@ def recommend(*, stats: GroupStats, scores: dict[str, CauseScore], dom: Dominanc
                 option=sr.spec.option(code).name(lang)))
             rec.flags.append("cites_checklist")
 
+    driver_remedy = _driver_evidence(recs, drivers, dom, split, chosen, s, pb, lang)
+
     # Months since rollout: the 1-3 month drop-off window.
     months = None
     window = rules["drop_off_window_months"]
@@ -307,6 +355,9 @@ def recommend(*, stats: GroupStats, scores: dict[str, CauseScore], dom: Dominanc
         ranked[1].reasons.insert(0, pb.text("reason_runner_up", lang, score=_num(ranked[1].score)))
     start = ranked[0]
     start.start = True
+    if drivers is not None and drivers.verdict == NONE:
+        start.reasons.append(pb.text("reason_driver_none", lang, shares=driver_shares(drivers, pb, lang)))
+        start.flags.append("no_driver_stands_out")
     if months is not None:
         m_txt = f"{months:.1f}"
         if phase == "before_window":
@@ -369,6 +420,7 @@ def recommend(*, stats: GroupStats, scores: dict[str, CauseScore], dom: Dominanc
         "concern_share": round(concern_share, 3) if stats.text.total else None,
         "security_share": round(security_share, 3) if stats.text.total else None,
         "review_date": review.isoformat(),
+        "driver_remedy": driver_remedy,
     }
     return Plan(ranked, prerequisites, supporting, ctx)
 

@@ -7,14 +7,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .aggregate import GroupStats, group_stats
+from .aggregate import GroupStats, group_stats, usable
 from .anonymity import COMMENT_FIELD, Release, Thresholds, quotable, release_plan, segment_counts
 from .data import CAUSES, SEGMENT_FIELDS, UNCLEAR, CampaignData, Evidence
 from .diagnose import MIXED, CauseScore, Dominance, SupportSplit, cause_scores, dominance
 from .diagnose import support_split as compute_split
+from .drivers import NO_VARIATION, STANDS_OUT, TOO_FEW, DriverAnalysis, group_drivers
 from .playbook import Playbook, load_playbook
 from .quantify import ErrorModel
-from .recommender import Plan, recommend
+from .recommender import Plan, driver_shares, recommend
 
 # Segment findings need at least this many classified comments in the group.
 MIN_SEGMENT_COMMENTS = 5
@@ -34,6 +35,7 @@ class SegmentView:
     scores: dict[str, CauseScore] | None = None
     comments_shown: bool = False
     label_lang: str = "ja"
+    drivers: DriverAnalysis | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form; suppressed segments are reduced to their name and the flag."""
@@ -46,6 +48,8 @@ class SegmentView:
             "comments_shown": self.comments_shown,
             "reason_choices": (None if self.stats.self_report is None
                                else self.stats.self_report.options_dict(self.label_lang)),
+            "drivers": None if self.drivers is None else self.drivers.drivers_dict(),
+            "driver_analysis": None if self.drivers is None else self.drivers.summary_dict(),
         }
 
 
@@ -69,6 +73,8 @@ class Diagnosis:
     # Causes whose self-reported and classified-comment shares disagree beyond their intervals.
     disagreements: list[dict[str, Any]] = field(default_factory=list)
     release: Release | None = None
+    # What separates users from non-users (None when suppressed).
+    drivers: DriverAnalysis | None = None
 
     @property
     def responses(self) -> int:
@@ -130,12 +136,14 @@ class Diagnosis:
             "employee_count": d.context.employee_count,
             "response_rate": None if self.response_rate is None else round(self.response_rate, 3),
             "responses_exceed_headcount": self.exceeds_headcount,
+            "pending_comments": d.pending_comments,
             "findings": list(self.findings),
             "classifier": dict(self.classifier),
             "quantification": dict(self.quantification),
         }
         if self.suppressed or self.stats is None:
             out.update({"usage": None, "causes": {}, "dominant_cause": None,
+                        "drivers": None, "driver_analysis": None,
                         "recommendations": [], "prerequisites": [], "supporting": [],
                         "segments": {f: [s.to_dict() for s in v] for f, v in self.segments.items()}})
             return out
@@ -144,6 +152,8 @@ class Diagnosis:
         out.update({
             "usage": st.usage.to_dict(),
             "causes": _causes_dict(self.scores, st),
+            "drivers": None if self.drivers is None else self.drivers.drivers_dict(),
+            "driver_analysis": None if self.drivers is None else self.drivers.summary_dict(),
             "n_classified_comments": st.text.total,
             "dominant_cause": dom.cause if dom else None,
             "dominance": None if dom is None else {
@@ -229,9 +239,13 @@ def _segments(data: CampaignData, pb: Playbook, th: Thresholds, lang: str, relea
             # Comments are grouped on one field only; other fields' cells use the rated questions.
             ev = _segment_evidence(data.evidence, f, c.value) if f == COMMENT_FIELD else []
             st = group_stats(rs, ev, data.likert_items, pb, error_model, data.reasons)
+            # Only shown groups get a driver analysis, and only from what the group shows: its
+            # rated questions, plus its comments on the comment field alone.
+            drv = group_drivers(rs, st, usable(ev, pb), pb.section("drivers"))
             views.append(SegmentView(f, c.value, data.segment_label(f, c.value, lang), False, st,
                                      cause_scores(st, pb), comments_shown=f == COMMENT_FIELD
-                                     and st.n >= th.min_comments_group, label_lang=lang))
+                                     and st.n >= th.min_comments_group, label_lang=lang,
+                                     drivers=drv))
         # Hidden values in the questionnaire's order: their sizes are not to be read from it.
         for c in sorted((c for c in cells if not c.shown),
                         key=lambda c: (order[f].get(c.value, len(order[f])), c.value)):
@@ -277,6 +291,8 @@ def _findings(diag: Diagnosis, pb: Playbook) -> list[str]:
                   "diff": f"{dom.difference:.1f}", "margin": f"{dom.margin:.1f}"}
         out.append(pb.text("find_mixed" if dom.cause == MIXED else "find_dominant", lang,
                            **values))
+    if diag.drivers is not None:
+        out.append(driver_finding(diag.drivers, pb, lang))
     sr = st.self_report
     if sr is not None and sr.n:
         top = sr.top_option(o.code for o in sr.spec.options)
@@ -312,6 +328,24 @@ def _findings(diag: Diagnosis, pb: Playbook) -> list[str]:
     if not st.text.total:
         out.append(pb.text("find_no_text", lang))
     return out
+
+
+def driver_finding(drv: DriverAnalysis, pb: Playbook, lang: str) -> str:
+    """One sentence on what separates users from non-users, or why it cannot be said."""
+    if drv.verdict == TOO_FEW:
+        return pb.text("find_drivers_too_few", lang, min_n=drv.min_n, n=drv.n)
+    if drv.verdict == NO_VARIATION:
+        return pb.text("find_drivers_no_variation", lang, n=drv.n)
+    r2_iv = drv.r2_interval or (0.0, 0.0)
+    if drv.verdict == STANDS_OUT and drv.top:
+        d = drv.causes[drv.top]
+        iv = d.interval or (0.0, 0.0)
+        return pb.text("find_drivers", lang, cause=pb.cause_name(drv.top, lang), pct=_pct(d.importance),
+                       lo=_pct(iv[0]), hi=_pct(iv[1]), n=drv.n, r2=_pct(drv.r2))
+    if r2_iv[0] < float(pb.section("drivers")["min_r2"]):
+        return pb.text("find_drivers_weak", lang, r2=_pct(drv.r2), lo=_pct(r2_iv[0]), hi=_pct(r2_iv[1]),
+                       n=drv.n)
+    return pb.text("find_drivers_none", lang, shares=driver_shares(drv, pb, lang), n=drv.n)
 
 
 def self_report_disagreements(stats: GroupStats) -> list[dict[str, Any]]:
@@ -394,6 +428,7 @@ def diagnose(data: CampaignData, lang: str = "ja", *, playbook: Playbook | None 
     scores = cause_scores(st, pb)
     dom = dominance(scores, st, pb)
     split = compute_split(data.responses, data.evidence, data.likert_items, pb, st.self_report)
+    drivers = group_drivers(data.responses, st, usable(data.evidence, pb), pb.section("drivers"))
     counts = {f: segment_counts(data.responses, f)[0] for f in SEGMENT_FIELDS}
     min_conf = pb.section("scoring")["min_confidence"]
     eligible = [e for e in data.evidence
@@ -404,9 +439,9 @@ def diagnose(data: CampaignData, lang: str = "ja", *, playbook: Playbook | None 
                   if not v.suppressed and v.stats is not None]
     remedies = recommend(stats=st, scores=scores, dom=dom, split=split, context=data.context,
                          pb=pb, lang=lang, quotable=eligible, departments=departments,
-                         age_groups=age_groups)
+                         age_groups=age_groups, drivers=drivers)
     diag = Diagnosis(data, lang, th, False, st, scores, dom, split, remedies, segments,
-                     release=release)
+                     release=release, drivers=drivers)
     diag.disagreements = self_report_disagreements(st)
     diag.classifier = versions
     diag.quantification = quantification_summary(st, error_model)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .render import build_context, html_to_pdf, render_report_html, render_report_pdf
+from .render import PendingCommentsError, build_context, html_to_pdf, render_report_html, render_report_pdf
 from .sandbox import ReportFontError, SandboxedFetcher, find_fonts
 
 __all__ = ["build_context", "html_to_pdf", "render_report_html", "render_report_pdf",
-           "ReportFontError", "SandboxedFetcher", "find_fonts"]
+           "PendingCommentsError", "ReportFontError", "SandboxedFetcher", "find_fonts"]

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import logging
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,14 @@ TEMPLATE = "report/report.html"
 STYLESHEET = STATIC_DIR / "report.css"
 QUOTES_PER_CAUSE = 3
 _JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+
+
+class PendingCommentsError(RuntimeError):
+    """The report was refused: comments still wait for the classifier (see ``allow_pending``)."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__(f"{count} comment(s) not classified yet")
+        self.count = count
 
 
 def _pct(x: float | None) -> str:
@@ -177,33 +186,45 @@ def _segment_heatmaps(d: dict[str, Any], lang: str) -> list[dict[str, Any]]:
     return out
 
 
-def _wave(camp: Any, diag: Any, lang: str, diagnose: Any) -> dict[str, Any] | None:
+def _wave(camp: Any, diag: Any, lang: str, diagnose: Any) -> tuple[dict[str, Any] | None, Any]:
+    """The wave section and the earlier wave's diagnosis when the two were compared."""
     from ..recommend.waves import WaveError, compare
 
     earlier = _earlier_campaign(camp)
     if earlier is None:
-        return None
+        return None, None
     try:
         ediag = diagnose(earlier)
         cmp = compare(ediag, diag)
     except WaveError as exc:
-        return {"error": translate("wave_error", lang, reason=str(exc)), "name": earlier.name}
+        return {"error": translate("wave_error", lang, reason=str(exc)), "name": earlier.name}, None
     before = {c: v["score_before"] for c, v in cmp.causes.items()}
     after = {c: v["score_after"] for c, v in cmp.causes.items()}
     labels = (f"{translate('before', lang)}: {earlier.name}", f"{translate('after', lang)}: {camp.name}")
     usage = [{"name": charts.USAGE_NAMES[code][lang], "before": cmp.usage["counts_before"].get(code, 0),
               "after": cmp.usage["counts_after"].get(code, 0),
               "change": cmp.usage["counts_change"].get(code, 0)} for code in charts.USAGE_CODES]
+    change = [{"name": (charts.cause_name(k, lang) if k in CAUSES else translate(f"rate_{k}", lang)),
+               "delta": v.delta * (100 if v.unit == "rate" else 1),
+               "lo": v.interval[0] * (100 if v.unit == "rate" else 1),
+               "hi": v.interval[1] * (100 if v.unit == "rate" else 1),
+               "verdict": translate(f"verdict_{v.verdict}", lang)}
+              for k, v in cmp.change.items() if v.delta is not None and v.interval is not None]
     return {"name": earlier.name, "opens_on": earlier.opens_on, "findings": cmp.findings,
-            "improved": cmp.improved, "usage": usage,
-            "chart": charts.wave_chart(before, after, lang, labels=labels)}
+            "improved": cmp.improved, "usage": usage, "change": change,
+            "chart": charts.wave_chart(before, after, lang, labels=labels)}, ediag
 
 
 def build_context(campaign: Any, lang: str = "ja", report_date: dt.date | None = None,
-                  consultant: Any = None) -> dict[str, Any]:
-    """Everything the report template shows, computed from the campaign's diagnosis."""
+                  consultant: Any = None, *, allow_pending: bool = False) -> dict[str, Any]:
+    """Everything the report template shows, computed from the campaign's diagnosis.
+
+    Raises :class:`PendingCommentsError` while comments wait for the classifier, unless
+    ``allow_pending``: the report then says how many were left out.
+    """
     from ..recommend.loader import find_campaign
-    from ..recommend.service import diagnose_campaign
+    from ..recommend.sanity import diagnosis_warnings
+    from ..recommend.service import diagnose_campaign, driver_finding
 
     lang = "en" if lang == "en" else "ja"
     camp = find_campaign(campaign)
@@ -216,7 +237,10 @@ def build_context(campaign: Any, lang: str = "ja", report_date: dt.date | None =
 
     diag = diagnose(camp)
     d = diag.to_dict()
+    if d["pending_comments"] and not allow_pending:
+        raise PendingCommentsError(d["pending_comments"])
     pb = load_playbook()
+    wave, earlier = (None, None) if d["suppressed"] else _wave(camp, diag, lang, diagnose)
     ctx: dict[str, Any] = {
         "lang": lang, "d": d, "tr": lambda key, **kw: translate(key, lang, **kw),
         "client": camp.organisation.display_name(lang), "campaign_name": camp.name,
@@ -224,7 +248,8 @@ def build_context(campaign: Any, lang: str = "ja", report_date: dt.date | None =
         "note": (camp.consultant_note or "").strip(),
         "classifier": classifier_metrics(cfg.get("MODELS_DIR"), configured_backend()),
         "cause_name": lambda c: charts.cause_name(c, lang),
-        "pct": _pct, "num": _num, "wave": None,
+        "pct": _pct, "num": _num, "wave": wave,
+        "warnings": diagnosis_warnings(diag, earlier, playbook=pb),
     }
     sc = pb.section("scoring")
     lw, tw = float(sc["likert_weight"]), float(sc["text_weight"])
@@ -232,6 +257,9 @@ def build_context(campaign: Any, lang: str = "ja", report_date: dt.date | None =
     total = lw + tw + sw
     ctx["scoring"] = {"a": f"{lw / total:.2f}", "b": f"{tw / total:.2f}", "s": f"{sw / total:.2f}",
                       "z": f"{sc['z']:g}", "checklist": sw > 0}
+    drv = pb.section("drivers")
+    ctx["driver_method"] = {"min_n": drv["min_n"], "boot": drv["n_boot"], "min_r2": f"{drv['min_r2']:g}",
+                            "min_comments": drv["min_comments"]}
     if d["suppressed"]:
         return ctx
     start = next((r for r in d["recommendations"] if r["start"]), None)
@@ -250,15 +278,16 @@ def build_context(campaign: Any, lang: str = "ja", report_date: dt.date | None =
         "reasons_chart": charts.reasons_chart(d["reason_choices"], lang) if d.get("reason_choices") else None,
         "evidence_chart": (charts.evidence_chart(d["causes"], lang)
                            if (d.get("reason_choices") or {}).get("n") else None),
-        "wave": _wave(camp, diag, lang, diagnose),
+        "driver_chart": charts.driver_chart(d["drivers"], d["driver_analysis"], lang),
+        "driver_text": driver_finding(diag.drivers, pb, lang) if diag.drivers is not None else None,
     })
     return ctx
 
 
 def render_report_html(campaign: Any, lang: str = "ja", report_date: dt.date | None = None,
-                       consultant: Any = None) -> str:
+                       consultant: Any = None, *, allow_pending: bool = False) -> str:
     """The report as HTML, rendered by the application's Jinja environment (autoescaped)."""
-    ctx = build_context(campaign, lang, report_date, consultant)
+    ctx = build_context(campaign, lang, report_date, consultant, allow_pending=allow_pending)
     return current_app.jinja_env.get_template(TEMPLATE).render(ctx)
 
 
@@ -276,8 +305,13 @@ class _GlyphWatch(logging.Handler):
 
 
 def html_to_pdf(html: str, fonts: ReportFonts | None = None,
-                fetcher: SandboxedFetcher | None = None) -> bytes:
-    """Render report HTML to PDF bytes with the report stylesheet and the sandboxed fetcher."""
+                fetcher: SandboxedFetcher | None = None, tagged: bool = True) -> bytes:
+    """Render report HTML to PDF bytes with the report stylesheet and the sandboxed fetcher.
+
+    Tagged by default: a structure tree (headings, lists, tables, charts as figures with their
+    titles as alternative text) and the document language, so a screen reader reads the report in
+    order. Not WeasyPrint's ``pdf/ua-1`` variant: it adds only a PDF/UA conformance claim to the
+    metadata, which nothing here validates. ``bench/bench_report.py`` measures the cost."""
     import weasyprint
 
     fonts = fonts or find_fonts()
@@ -289,7 +323,7 @@ def html_to_pdf(html: str, fonts: ReportFonts | None = None,
         doc = weasyprint.HTML(string=html, base_url=STATIC_DIR.as_uri() + "/", url_fetcher=fetcher)
         styles = [weasyprint.CSS(string=fonts.css(), url_fetcher=fetcher),
                   weasyprint.CSS(filename=str(STYLESHEET), url_fetcher=fetcher)]
-        pdf = doc.write_pdf(stylesheets=styles)
+        pdf = doc.write_pdf(stylesheets=styles, pdf_tags=tagged)
     finally:
         wlog.removeHandler(watch)
     if watch.missing:
@@ -297,13 +331,23 @@ def html_to_pdf(html: str, fonts: ReportFonts | None = None,
     return pdf
 
 
+# The stages render_report_pdf reports through on_step, in order.
+REPORT_STEPS = ("diagnosis and charts", "PDF layout")
+
+
 def render_report_pdf(campaign: Any, lang: str = "ja", report_date: dt.date | None = None,
-                      consultant: Any = None) -> bytes:
-    """The client report as PDF bytes (A4)."""
+                      consultant: Any = None, *, allow_pending: bool = False,
+                      on_step: Callable[[str], None] | None = None) -> bytes:
+    """The client report as PDF bytes (A4); refused with :class:`PendingCommentsError` while comments
+    wait for the classifier, unless ``allow_pending``. ``on_step(name)`` follows REPORT_STEPS."""
+    step = on_step or (lambda _name: None)
     fonts = find_fonts()  # fail before the diagnosis work when the font is missing
-    html = render_report_html(campaign, lang, report_date, consultant)
-    return html_to_pdf(html, fonts)
+    html = render_report_html(campaign, lang, report_date, consultant, allow_pending=allow_pending)
+    step(REPORT_STEPS[0])
+    pdf = html_to_pdf(html, fonts)
+    step(REPORT_STEPS[1])
+    return pdf
 
 
 __all__ = ["build_context", "render_report_html", "render_report_pdf", "html_to_pdf",
-           "cause_quotes", "classifier_metrics"]
+           "cause_quotes", "classifier_metrics", "PendingCommentsError"]
