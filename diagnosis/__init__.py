@@ -43,6 +43,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config["SQLALCHEMY_DATABASE_URI"] = (
             "sqlite:///" + os.path.join(app.instance_path, "teichaku.sqlite3")
         )
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = _engine_options(app.config)
     app.config["MIN_GROUP"] = max(3, int(app.config["MIN_GROUP"]))
     if int(app.config.get("PROXY_FIX_X_FOR") or 0) > 0:
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -79,11 +80,31 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(survey_bp)
     app.register_blueprint(dashboard_bp)
     cli.init_app(app)
-    from . import cli_csv, cli_diagnose, cli_nlp, cli_report
+    from . import cli_csv, cli_diagnose, cli_jobs, cli_nlp, cli_report
 
-    for module in (cli_csv, cli_nlp, cli_diagnose, cli_report):
+    for module in (cli_csv, cli_nlp, cli_diagnose, cli_report, cli_jobs):
         module.init_app(app)
     return app
+
+
+def _engine_options(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Engine options that make database faults short and recoverable, unless configured:
+    SQLite waits at most DB_BUSY_TIMEOUT_SECONDS for a lock; PostgreSQL tests pooled connections
+    before use (a restarted server costs no request) and gives up on a lock after the same time
+    instead of waiting forever."""
+    from sqlalchemy.engine import make_url
+
+    options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    timeout = float(config.get("DB_BUSY_TIMEOUT_SECONDS", 5))
+    backend = make_url(config["SQLALCHEMY_DATABASE_URI"]).get_backend_name()
+    connect_args = dict(options.get("connect_args") or {})
+    if backend == "sqlite":
+        connect_args.setdefault("timeout", timeout)
+    elif backend == "postgresql":
+        options.setdefault("pool_pre_ping", True)
+        connect_args.setdefault("options", f"-c lock_timeout={int(timeout * 1000)}")
+    options["connect_args"] = connect_args
+    return options
 
 
 def _check_secret_key(app: Flask) -> None:
@@ -116,10 +137,10 @@ def _check_secret_key(app: Flask) -> None:
 
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
-    """Foreign keys on and WAL journal for SQLite connections; other databases untouched."""
+    """Foreign keys on and WAL journal for SQLite connections (the busy timeout is the
+    connection's ``timeout``, see _engine_options); other databases untouched."""
     if type(dbapi_connection).__module__.startswith("sqlite3"):
         cur = dbapi_connection.cursor()
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA busy_timeout=10000")
         cur.close()

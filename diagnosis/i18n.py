@@ -38,6 +38,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "少し時間をおいてから、もう一度お試しください。",
         "Please wait a moment and try again.",
     ),
+    "error.503.title": ("データベースに一時的に接続できません", "The database is unavailable for a moment"),
+    "error.503.body": (
+        "保存済みのデータは失われていません。少し待ってから、ページを再読み込みしてください。",
+        "Nothing stored has been lost. Please wait a moment and reload the page.",
+    ),
     "error.500.title": ("エラーが発生しました", "Something went wrong"),
     "error.500.body": (
         "お手数ですが、時間をおいて再度お試しください。",
@@ -77,6 +82,17 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "survey.scheduled.body": (
         "回答は {date} から受け付けます。その日以降にもう一度このリンクを開いてください。",
         "Answers are accepted from {date}. Please open this link again then.",
+    ),
+    # a database fault while storing (issue 19): nothing lost, press again
+    "survey.save_failed.title": (
+        "回答を保存できませんでした。内容はそのままです。",
+        "Your answers could not be saved. They are still on this page.",
+    ),
+    "survey.save_failed.body": (
+        "一時的な障害のため保存できませんでした。少し待ってからもう一度「回答を送信する」を押してください。"
+        "二重に登録されることはありません。",
+        "A temporary fault kept us from saving them. Please wait a moment and press “Submit my answers” again. "
+        "They will not be stored twice.",
     ),
     # survey abuse (issue 16): limits and personal links
     "survey.limited.title": (
@@ -131,12 +147,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "このアンケートは個人用リンク（teichaku invite）からのみ回答を受け付けます。下の共通リンクは使えません。",
         "This survey accepts answers only through personal links (teichaku invite); the shared link "
         "below is refused.",
-    ),
-    "dashboard.rate_capped": (
-        "回答数（{n}件）が従業員数（{employees}人）を上回っているため、回答率は100%と表示しています。"
-        "従業員数の設定と、同じ人からの重複回答がないかをご確認ください。",
-        "There are more responses ({n}) than employees ({employees}), so the response rate is shown "
-        "as 100%. Please check the employee count and whether people answered more than once.",
     ),
     "validation.required": ("この項目は必須です。", "This question needs an answer."),
     "validation.choice": ("選択肢から選んでください。", "Please choose one of the options."),
@@ -251,6 +261,118 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Per-person data (CSV) can be downloaded by consultants only.",
     ),
     "anon.csv_hidden": ("（非表示：少人数）", "(hidden: small group)"),
+    # importing answers from CSV / Excel files (diagnosis.tabular, diagnosis.csv_io); the English
+    # text is also what `teichaku import-responses` prints
+    "import.where.line": ("{line}行目", "line {line}"),
+    "import.where.cell": ("{line}行目・{column}", "line {line}, {column}"),
+    "import.column": ("{n}列目（{header}）", "column {n} ({header})"),
+    "import.column.bare": ("{n}列目", "column {n}"),
+    "import.column.letter": ("{n}列（{header}）", "column {n} ({header})"),  # a workbook: B列
+    "import.column.letter_bare": ("{n}列", "column {n}"),
+    "import.encoding.utf-8": ("UTF-8", "UTF-8"),
+    "import.encoding.utf-8-sig": ("UTF-8（BOM付き）", "UTF-8 with BOM"),
+    "import.encoding.cp932": ("Shift_JIS（CP932）", "Shift_JIS (CP932)"),
+    "import.encoding.utf-16-le": ("UTF-16 LE（BOM付き）", "UTF-16 LE with BOM"),
+    "import.encoding.utf-16-be": ("UTF-16 BE（BOM付き）", "UTF-16 BE with BOM"),
+    "import.encodings_tried": (
+        "BOMで判別できるUTF-8・UTF-16、BOMなしのUTF-8、Shift_JIS（CP932）",
+        "UTF-8 or UTF-16 by their byte-order mark, UTF-8 without one, Shift_JIS (CP932)",
+    ),
+    "import.format.csv": ("CSV（カンマ区切り、{encoding}）", "CSV (comma-separated, {encoding})"),
+    "import.format.tsv": ("タブ区切りテキスト（{encoding}）", "tab-separated text ({encoding})"),
+    "import.format.xlsx": ("Excelブック（.xlsx）、シート「{sheet}」", "Excel workbook (.xlsx), sheet '{sheet}'"),
+    "import.undecodable": (
+        "文字コードを判別できません（試したもの：{tried}）。この行の{col}バイト目（ファイルの{pos}バイト目）の"
+        "0x{byte}は{encoding}として読めません（ほかの文字コードではさらに手前で読めなくなります）。"
+        "Excelで「CSV UTF-8（コンマ区切り）」または「Excelブック（.xlsx）」として保存し直してください",
+        "the file is not text in any encoding tried ({tried}): byte 0x{byte} at byte {col} of the line "
+        "(byte {pos} of the file) is not valid {encoding}, the encoding that read furthest; save it from "
+        "Excel as 'CSV UTF-8 (comma delimited)' or as an Excel workbook (.xlsx)",
+    ),
+    "import.undecodable_both": (
+        "文字コードを判別できません（試したもの：{tried}）。この行の{col}バイト目（ファイルの{pos}バイト目）の"
+        "0x{byte}はUTF-8でもShift_JIS（CP932）でも読めません。Excelで「CSV UTF-8（コンマ区切り）」または"
+        "「Excelブック（.xlsx）」として保存し直してください",
+        "the file is not text in any encoding tried ({tried}): byte 0x{byte} at byte {col} of the line "
+        "(byte {pos} of the file) is valid in neither UTF-8 nor Shift_JIS (CP932); save it from Excel as "
+        "'CSV UTF-8 (comma delimited)' or as an Excel workbook (.xlsx)",
+    ),
+    "import.bad_bom": (
+        "ファイルは{encoding}のBOMで始まっていますが、この行の{col}バイト目（ファイルの{pos}バイト目）の"
+        "0x{byte}が{encoding}として読めません",
+        "the file starts with the byte-order mark of {encoding}, but byte 0x{byte} at byte {col} of the "
+        "line (byte {pos} of the file) is not valid {encoding}",
+    ),
+    "import.old_xls": (
+        "古い形式のExcelファイル（.xls）か、パスワード付きのブックです。パスワードを外して"
+        "「Excelブック（.xlsx）」または「CSV UTF-8（コンマ区切り）」で保存し直してください",
+        "this is an Excel 97–2003 workbook (.xls) or a password-protected one; remove the password and "
+        "save it as an Excel workbook (.xlsx) or as 'CSV UTF-8 (comma delimited)'",
+    ),
+    "import.not_xlsx": (
+        "Excelブック（.xlsx）として読み取れません。Excelで開けるか確認し、「Excelブック（.xlsx）」"
+        "または「CSV UTF-8（コンマ区切り）」で保存し直してください",
+        "the file cannot be read as an Excel workbook (.xlsx); check that Excel opens it and save it "
+        "as an Excel workbook (.xlsx) or as 'CSV UTF-8 (comma delimited)'",
+    ),
+    "import.xlsx_too_large": (
+        "ブックを展開すると大きすぎます（{mb} MBまで）。ファイルを分けてください",
+        "the workbook is too large once unpacked (at most {mb} MB); split the file",
+    ),
+    "import.no_sheet": ("ブックにワークシートがありません", "the workbook has no worksheet"),
+    "import.broken_sheet": (
+        "ワークシートのこの行から先を読み取れません",
+        "the worksheet cannot be read from this row on",
+    ),
+    "import.empty": ("ファイルが空です", "the file is empty"),
+    "import.no_rows": ("見出し行だけで、回答の行がありません", "the file has a header but no rows"),
+    "import.malformed_csv": ("CSVの形式が正しくありません（{detail}）", "malformed CSV: {detail}"),
+    "import.too_many_rows": ("{max:,}行を超えています。ファイルを分けてください",
+                             "more than {max:,} rows; split the file"),
+    "import.duplicate_header": ("重複した列です：{first}と同じ見出しです",
+                                "duplicate column: same header as {first}"),
+    "import.duplicate_item": ("重複した列です：{other}がすでに項目「{item}」です",
+                              "duplicate column: {other} is already item '{item}'"),
+    "import.no_items": (
+        "見出しに質問票「{questionnaire}」の項目がありません。見出しには項目ID（`teichaku csv-template` を参照）"
+        "か質問文を使ってください",
+        "the header names no item of questionnaire '{questionnaire}'; use item ids (see "
+        "`teichaku csv-template`) or the question texts",
+    ),
+    "import.missing_column": ("必須項目「{item}」の列がありません", "required item '{item}' has no column"),
+    "import.too_many_values": ("この行には値が{n}個ありますが、見出しは{m}列です",
+                               "the row has {n} values but the header only {m} columns"),
+    "import.control_chars": ("制御文字が含まれています", "contains control characters"),
+    "import.accepted": (
+        "{codes} のいずれか、または選択肢の文言（日本語か英語）を入力してください",
+        "use one of {codes} or an option's text in Japanese or English",
+    ),
+    "import.accepted_multi": (
+        "{codes} のいずれか、または選択肢の文言（日本語か英語）を入力し、複数なら「;」で区切ってください",
+        "use one of {codes} or an option's text in Japanese or English, several separated by ';'",
+    ),
+    "import.no_dont_know": ("（この項目に「わからない」はありません）",
+                            " ('don't know' is not offered for this item)"),
+    "import.not_option": ("「{value}」は「{item}」の選択肢にありません{hint}。{accepted}",
+                          "{value!r} is not an option of '{item}'{hint}; {accepted}"),
+    "import.too_many_choices": ("{n}個選ばれていますが、「{item}」は{max}個までです：「{value}」",
+                                "{n} choices; '{item}' allows at most {max}: {value!r}"),
+    "import.exclusive_choice": ("「{code}」はほかの選択肢と一緒には選べません：「{value}」",
+                                "'{code}' cannot be combined with other choices: {value!r}"),
+    "import.text_too_long": ("{n}文字あります。「{item}」は{max}文字までです",
+                             "text is {n} characters; '{item}' allows at most {max}"),
+    "import.required_empty": ("「{item}」は必須ですが空欄です", "'{item}' is required but empty"),
+    "import.bad_date": ("{problem}：「{value}」", "{problem}: {value!r}"),
+    "import.not_a_date": (
+        "日付ではありません。YYYY-MM-DD の形で入力してください（Formsの「2026/11/02 9:14:03」のような日時も使えます）",
+        "not a date: use YYYY-MM-DD (a Forms timestamp like '2026/11/02 9:14:03' is also accepted)",
+    ),
+    "import.invalid_date": ("存在しない日付です（{detail}）", "not a valid date ({detail})"),
+    "import.future_date": ("未来の日付です", "the date is in the future"),
+    "import.before_open": ("調査の開始日（{day}）より前の日付です",
+                           "the date is before the campaign opened ({day})"),
+    "import.after_close": ("調査の終了日（{day}）より後の日付です",
+                           "the date is after the campaign closed ({day})"),
 }
 
 
@@ -310,3 +432,26 @@ class LazyPick:
 
     def __mod__(self, other: object) -> str:
         return str(self) % other
+
+
+class Message(str):
+    """A message of the table that is also a ``str``: its English text, which the CLI prints and
+    logs record; :meth:`in_lang` gives it in either language. Fields that are messages themselves
+    (a column name inside an error) follow the language asked for."""
+
+    key: str
+    fields: dict[str, object]
+
+    def __new__(cls, key: str, **fields: object) -> Message:
+        self = super().__new__(cls, _render(key, "en", fields))
+        self.key, self.fields = key, fields
+        return self
+
+    def in_lang(self, lang: str) -> str:
+        """The message in ``lang`` ('ja' or 'en')."""
+        return _render(self.key, lang, self.fields)
+
+
+def _render(key: str, lang: str, fields: dict[str, object]) -> str:
+    values = {k: v.in_lang(lang) if isinstance(v, Message) else v for k, v in fields.items()}
+    return gettext(key, lang, **values)

@@ -63,6 +63,7 @@ def assert_polite_429(r, *texts):
 # ------------------------------------------------------------------ the finding, replayed
 
 
+@pytest.mark.redis
 def test_flood_from_one_client_stores_a_handful_and_others_still_get_through(app, client, world):
     """The finding: 70 GET+POST pairs from one client in under two seconds stored 60 responses."""
     path, flooder = f"/s/{world['token_a']}", "203.0.113.50"
@@ -85,6 +86,7 @@ def test_flood_from_one_client_stores_a_handful_and_others_still_get_through(app
     assert stored(app) == 3 + 1 + 30
 
 
+@pytest.mark.redis
 def test_flood_without_cookies_stores_nothing_and_soon_hits_the_address_limit(app, world):
     app.config["SURVEY_FORMS_PER_ADDRESS"] = 10
     path, bot_addr = f"/s/{world['token_a']}", "203.0.113.60"
@@ -106,6 +108,7 @@ def test_flood_without_cookies_stores_nothing_and_soon_hits_the_address_limit(ap
     assert answer(app.test_client(), path, "192.0.2.80").status_code == 302
 
 
+@pytest.mark.redis
 def test_flood_that_throws_away_cookies_stops_at_the_address_limit(app, world):
     app.config["SURVEY_SUBMISSIONS_PER_ADDRESS"] = 5
     path, addr = f"/s/{world['token_a']}", "203.0.113.70"
@@ -115,6 +118,7 @@ def test_flood_that_throws_away_cookies_stops_at_the_address_limit(app, world):
     assert answer(app.test_client(), path, "192.0.2.81").status_code == 302
 
 
+@pytest.mark.redis
 def test_default_address_limit_follows_headcount(app, world):
     """Org B has 8 employees: the per-address floor (30) still lets a whole office through."""
     path, addr = f"/s/{world['token_b']}", "203.0.113.80"
@@ -122,6 +126,7 @@ def test_default_address_limit_follows_headcount(app, world):
     assert statuses[:30] == [302] * 30 and statuses[30] == 429
 
 
+@pytest.mark.redis
 def test_double_click_does_not_use_up_the_browser_limit(app, client, world):
     path, addr = f"/s/{world['token_a']}", "203.0.113.90"
     _, nonce, _ = open_form(client, path, addr)
@@ -167,6 +172,7 @@ def test_ipv6_clients_are_limited_by_their_64(app):
 # ------------------------------------------------------------------ shared across processes
 
 
+@pytest.mark.redis
 def test_limits_are_shared_by_two_processes_on_one_database(app_config, app, world):
     """Two app instances (two gunicorn workers) on one SQLite file count together."""
     other = create_app(app_config)
@@ -239,13 +245,18 @@ def test_a_broken_store_lets_employees_through_and_says_so(app, client, world, c
     assert any(r.getMessage() == "ratelimit_store_error" for r in caplog.records)
 
 
-def test_store_holds_neither_the_address_nor_the_browser_token(app, client, world):
+@pytest.mark.redis
+def test_store_holds_neither_the_address_nor_the_browser_token(app, client, world, backend, request):
     path, addr = f"/s/{world['token_a']}", "203.0.113.9"
     assert answer(client, path, addr).status_code == 302
     with client.session_transaction() as sess:
         token = sess["survey_browser"]
     with app.app_context():
-        keys = db.session.scalars(select(RateLimitCounter.key)).all()
+        if backend == "redis":
+            with request.getfixturevalue("redis_server").client() as r:
+                keys = [k.decode() for k in r.keys("*")]
+        else:
+            keys = db.session.scalars(select(RateLimitCounter.key)).all()
         assert len(keys) == 4  # form and submission, per browser and per address
         for key in keys:
             assert addr not in key and token not in key
@@ -313,6 +324,7 @@ def test_invitation_only_campaign_refuses_the_public_link(app, client, world, tm
     assert client.get(public).status_code == 200
 
 
+@pytest.mark.redis
 def test_shared_pc_with_personal_links_is_never_limited_per_browser(app, client, world, tmp_path):
     app.config["SURVEY_SUBMISSIONS_PER_BROWSER"] = 1
     paths, _ = make_links(app, tmp_path, "a-2026", 4)
@@ -380,7 +392,9 @@ def test_response_rate_never_reads_above_100_percent(app, client, world):
     login(client, world["lead_b"])
     html = client.get(f"/campaigns/{world['campaign_b']}").get_data(as_text=True)
     assert "125%" not in html and ">100%<" in html
-    assert 'data-testid="rate-capped"' in html and "回答数（10件）が従業員数（8人）を上回っている" in html
+    assert 'data-testid="rate-capped"' in html
+    assert 'data-testid="warning-responses_exceed_headcount"' in html
+    assert "受け付けた回答（10件）が従業員数（8人）より多くなっています" in html
     with app.app_context():
         from diagnosis.classification import diagnose_options
         from diagnosis.recommend.service import diagnose_campaign
@@ -393,6 +407,7 @@ def test_response_rate_never_reads_above_100_percent(app, client, world):
     login(client, world["consultant"])
     html = client.get(f"/campaigns/{world['campaign_a']}").get_data(as_text=True)
     assert ">8%<" in html and 'data-testid="rate-capped"' not in html
+    assert "warning-responses_exceed_headcount" not in html
 
 
 # ------------------------------------------------------------------ migration

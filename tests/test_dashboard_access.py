@@ -34,7 +34,7 @@ GETS = [
     "/campaigns/{campaign_a}/interviews/{interview_b}",
     "/campaigns/{campaign_b}/export/responses.csv", "/campaigns/{campaign_b}/export/diagnosis.csv",
     "/campaigns/{campaign_b}/report.pdf", "/campaigns/{campaign_b}/report.pdf?lang=en",
-    "/campaigns/{campaign_b}/qr.svg",
+    "/campaigns/{campaign_b}/qr.svg", "/campaigns/{campaign_b}/import",
 ]
 POSTS = [
     ("/campaigns/{campaign_b}/comments/{comment_b}/correct", {"label": "purpose"}),
@@ -43,6 +43,7 @@ POSTS = [
     ("/campaigns/{campaign_b}/note", {"note": "x"}),
     ("/campaigns/{campaign_b}/interviews", {"title": "x", "text": "y"}),
     ("/campaigns/{campaign_b}/close", {}),
+    ("/campaigns/{campaign_b}/import", {}),
 ]
 
 
@@ -119,6 +120,7 @@ def test_every_dashboard_form_needs_a_csrf_token(app, client, both):
         (f"/campaigns/{a}/note", {"note": "x"}),
         (f"/campaigns/{a}/interviews", {"title": "x", "text": "y。"}),
         (f"/campaigns/{a}/close", {}),
+        (f"/campaigns/{a}/import", {}),
         ("/orgs/new", {"name": "x", "employee_count": "5"}),
         (f"/orgs/{both['org_a']}/campaigns/new", {"name": "x", "slug": "xyz"}),
         (f"/orgs/{both['org_a']}/users/new", {"email": "n@example.com", "name": "n",

@@ -67,6 +67,7 @@ def test_default_database_is_sqlite_in_instance(monkeypatch):
     assert app.instance_path in app.config["SQLALCHEMY_DATABASE_URI"]
 
 
+@pytest.mark.sqlite_only("SQLite connection pragmas")
 def test_sqlite_pragmas(app):
     from diagnosis.extensions import db
 

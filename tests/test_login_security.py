@@ -288,15 +288,6 @@ def test_login_starts_a_fresh_session(app, client, enrolled):
 # ------------------------------------------------------------------ migration
 
 
-def test_models_match_the_migrations(app):
-    from alembic.autogenerate import compare_metadata
-    from alembic.migration import MigrationContext
-
-    with app.app_context(), db.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
-    assert diff == []
-
-
 def test_security_migration_downgrades_and_upgrades(app):
     from flask_migrate import downgrade, upgrade
     from sqlalchemy import inspect
