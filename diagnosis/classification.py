@@ -14,7 +14,7 @@ from flask import current_app
 from sqlalchemy import func, or_, select, update
 
 from .extensions import db
-from .models import Comment, InterviewNote, Response, utcnow
+from .models import Campaign, Comment, InterviewNote, Organisation, Response, utcnow
 from .ops import log_event
 from .progress import ProgressCallback
 
@@ -27,22 +27,20 @@ def configured_backend() -> str | None:
     return None if backend in (None, "", "default") else backend
 
 
-def _classify_texts(texts: list[str]) -> list:
-    """Call the NLP package (imported lazily: the model is heavy and loaded once per process)."""
-    from .nlp import classify
+def _classify_texts(texts: list[str], organisation_id: int | None = None) -> list:
+    """Classify with the organisation's classifier: its adapted one when it has one in use, else
+    the base model (imported lazily: the model is heavy and loaded once per process)."""
+    from .adaptation import classifier_for
 
-    return classify(texts, models_dir=current_app.config.get("MODELS_DIR"), backend=configured_backend())
+    return classifier_for(organisation_id).classify(list(texts))
 
 
-def active_model_version() -> str | None:
-    """Version of the classifier that labels comments now (same backend as ``_classify_texts``),
-    read from metadata.json without loading the model."""
-    from .nlp import model_version
+def active_model_version(organisation_id: int | None = None) -> str | None:
+    """Version of the classifier that labels this organisation's comments now (the base model's
+    without an organisation), read without loading any model."""
+    from .adaptation import org_version
 
-    try:
-        return model_version(models_dir=current_app.config.get("MODELS_DIR"), backend=configured_backend())
-    except (OSError, ValueError):
-        return None
+    return org_version(organisation_id)
 
 
 _ERROR_MODELS: dict[str, object] = {}
@@ -71,32 +69,58 @@ def active_error_model(version: str | None):
     return _ERROR_MODELS[record.model_version]
 
 
-def diagnose_options() -> dict:
-    """The app's settings every diagnosis takes: anonymity thresholds, the active classifier
-    version (evidence labelled by another version is reported, not silently mixed) and that
-    classifier's error model (cause shares are corrected for its known errors)."""
+def diagnose_options(organisation_id: int | None = None) -> dict:
+    """The app's settings every diagnosis takes: anonymity thresholds, the classifier version
+    that labels this organisation's comments (evidence labelled by another version is reported,
+    not silently mixed) and that classifier's error model (cause shares are corrected for its
+    known errors: an adapted classifier's own, measured on the same wild set)."""
+    from .adaptation import error_model_of
+
     cfg = current_app.config
-    version = active_model_version()
+    version = active_model_version(organisation_id)
+    if organisation_id is not None and version is not None and "+org" in version:
+        error_model = error_model_of(organisation_id, version)
+    else:
+        error_model = active_error_model(version)
     return {"min_group": cfg.get("MIN_GROUP"), "min_comments_group": cfg.get("MIN_COMMENTS_GROUP"),
-            "classifier_version": version, "error_model": active_error_model(version)}
+            "classifier_version": version, "error_model": error_model}
+
+
+def _organisations_of(comment_ids: Sequence[int]) -> dict[int, int]:
+    """Comment id -> the organisation whose campaign it belongs to."""
+    rows = db.session.execute(select(Comment.id, Campaign.organisation_id)
+                              .join(Campaign, Comment.campaign_id == Campaign.id)
+                              .where(Comment.id.in_(list(comment_ids))))
+    return {cid: org for cid, org in rows}
+
+
+def _by_organisation(comments: Sequence[Comment]) -> dict[int | None, list[Comment]]:
+    """Comments grouped by organisation: each is classified by its own organisation's model."""
+    orgs = _organisations_of([c.id for c in comments])
+    groups: dict[int | None, list[Comment]] = {}
+    for c in comments:
+        groups.setdefault(orgs.get(c.id), []).append(c)
+    return groups
 
 
 def classify_comments(comments: Sequence[Comment]) -> int:
     """Classify the given comments in place (not committed). Returns how many were labelled."""
-    if not comments:
-        return 0
-    results = _classify_texts([c.text for c in comments])
-    version = active_model_version()
-    for comment, result in zip(comments, results, strict=True):
-        for key, value in _label_values(result, version).items():
-            setattr(comment, key, value)
+    for org, group in _by_organisation(comments).items():
+        results = _classify_texts([c.text for c in group], org)
+        version = active_model_version(org)
+        for comment, result in zip(group, results, strict=True):
+            for key, value in _label_values(result, version).items():
+                setattr(comment, key, value)
     return len(comments)
 
 
 def _label_values(result: Any, version: str | None) -> dict[str, Any]:
-    """The columns a classification writes on a comment."""
+    """The columns a classification writes on a comment (each sentence's label too, when the
+    answer has several: the review queue looks for sentences that disagree)."""
+    sentences = [s.label for s in result.sentences] if len(result.sentences) > 1 else None
     return {"label": result.label, "confidence": float(result.confidence),
-            "scores": {k: round(float(v), 4) for k, v in result.scores.items()}, "model_version": version}
+            "scores": {k: round(float(v), 4) for k, v in result.scores.items()},
+            "model_version": version, "sentence_labels": sentences}
 
 
 def _claimable(now: dt.datetime):
@@ -142,17 +166,22 @@ def classify_claimed(token: str) -> list[int]:
     comments = list(db.session.scalars(select(Comment).where(Comment.claim_token == token,
                                                              Comment.label.is_(None))
                                        .order_by(Comment.id)))
-    db.session.rollback()  # no transaction held open while the model works
     if not comments:
+        db.session.rollback()
         return []
+    groups = _by_organisation(comments)
+    db.session.rollback()  # no transaction held open while the model works
+    labelled: list[tuple[Comment, Any, str | None]] = []
     try:
-        results = _classify_texts([c.text for c in comments])
+        for org, group in groups.items():
+            results = _classify_texts([c.text for c in group], org)
+            version = active_model_version(org)
+            labelled.extend((c, r, version) for c, r in zip(group, results, strict=True))
     except Exception:
         release_claim(token)  # the model failed here: leave the batch to the next run at once
         raise
-    version = active_model_version()
     written: list[int] = []
-    for comment, result in zip(comments, results, strict=True):
+    for comment, result, version in labelled:
         done = db.session.execute(
             update(Comment).where(Comment.id == comment.id, Comment.claim_token == token,
                                   Comment.label.is_(None))
@@ -214,40 +243,64 @@ def classify_pending(limit: int | None = None, response_ids: Sequence[int] = (),
     return total
 
 
-def stale_comments_query(version: str | None):
-    """Machine-labelled comments whose label came from another model version than ``version``."""
-    return select(Comment).where(
+def stale_comments_query(version: str | None, organisation_id: int | None = None):
+    """Machine-labelled comments (of one organisation, or all) whose label came from another
+    model version than ``version``."""
+    stmt = select(Comment).where(
         Comment.label.is_not(None),
         (Comment.model_version.is_(None)) | (Comment.model_version != (version or "")),
     )
+    if organisation_id is not None:
+        stmt = stmt.join(Campaign, Comment.campaign_id == Campaign.id).where(
+            Campaign.organisation_id == organisation_id)
+    return stmt
 
 
-def stale_count() -> int:
-    """How many comments the active model version did not label."""
-    stmt = stale_comments_query(active_model_version()).with_only_columns(func.count())
-    return db.session.scalar(stmt) or 0
+def _organisation_ids(organisation_id: int | None) -> list[int]:
+    if organisation_id is not None:
+        return [organisation_id]
+    return list(db.session.scalars(select(Organisation.id).order_by(Organisation.id)))
 
 
-def reclassify_stale(batch_size: int = 256, on_progress: ProgressCallback | None = None) -> int:
-    """Relabel every comment classified by another model version than the active one.
+def stale_count(organisation_id: int | None = None) -> int:
+    """How many comments (of one organisation, or all) the classifier now in use for their
+    organisation did not label."""
+    total = 0
+    for org in _organisation_ids(organisation_id):
+        stmt = stale_comments_query(active_model_version(org), org).with_only_columns(func.count())
+        total += db.session.scalar(stmt) or 0
+    return total
+
+
+def reclassify_stale(batch_size: int = 256, on_progress: ProgressCallback | None = None,
+                     organisation_id: int | None = None) -> int:
+    """Relabel every comment (of one organisation, or all) classified by another model version
+    than the one now in use for its organisation (the base model, or the organisation's adapted
+    one).
 
     Human corrections are kept (they still win over the new label); only the machine label,
     its scores and version change. Returns how many comments were relabelled.
     """
-    version = active_model_version()
     total = 0
-    last_id = 0
-    while True:
-        stmt = stale_comments_query(version).where(Comment.id > last_id).order_by(Comment.id).limit(batch_size)
-        batch = list(db.session.scalars(stmt))
-        if not batch:
-            return total
-        classify_comments(batch)
-        db.session.commit()
-        total += len(batch)
-        last_id = batch[-1].id
-        if on_progress is not None:
-            on_progress(len(batch))
+    for org in _organisation_ids(organisation_id):
+        version = active_model_version(org)
+        last_id = 0
+        while True:
+            stmt = (stale_comments_query(version, org).where(Comment.id > last_id)
+                    .order_by(Comment.id).limit(batch_size))
+            batch = list(db.session.scalars(stmt))
+            if not batch:
+                break
+            results = _classify_texts([c.text for c in batch], org)
+            for comment, result in zip(batch, results, strict=True):
+                for key, value in _label_values(result, version).items():
+                    setattr(comment, key, value)
+            db.session.commit()
+            total += len(batch)
+            last_id = batch[-1].id
+            if on_progress is not None:
+                on_progress(len(batch))
+    return total
 
 
 def classify_owned(response_ids: Sequence[int] = (), interview_ids: Sequence[int] = ()) -> int:

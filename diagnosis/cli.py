@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sys
 
 import click
@@ -267,6 +268,27 @@ def init_app(app: Flask) -> None:
     @app.cli.group("corrections")
     def corrections_group():
         """Labelled comments: human corrections and self-labelled examples."""
+
+    @corrections_group.command("import")
+    @click.argument("org_ref", metavar="ORG")
+    @click.argument("file", type=click.File("r", encoding="utf-8-sig"))
+    def corrections_import_cmd(org_ref, file):
+        """Store labelled comments (JSON Lines {"text", "label"}) as ORG's reviewed comments.
+
+        They train and measure ORG's adapted classifier only, outside any campaign's responses:
+        no diagnosis shows them. Nothing is stored if a line is invalid."""
+        from .adaptation import ImportProblem, import_examples, read_examples, reviewed_count
+
+        org = find_organisation(org_ref)
+        if org is None:
+            raise click.ClickException(f"no organisation {org_ref!r} (give its id or exact name)")
+        try:
+            pairs = read_examples(file)
+        except ImportProblem as exc:
+            raise click.ClickException(f"{file.name}: {exc}") from None
+        n = import_examples(org.id, pairs, os.path.basename(file.name))
+        click.echo(f"imported {n} reviewed comment(s) for {org.name} "
+                   f"({reviewed_count(org.id)} in all); run `teichaku adapt {org.id}` to use them")
 
     @corrections_group.command("export")
     @click.option("--self-labelled", is_flag=True,

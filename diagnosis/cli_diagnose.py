@@ -135,8 +135,7 @@ def init_app(app: Flask) -> None:
         from .recommend.service import diagnose_campaign
         from .recommend.waves import WaveError, compare
 
-        kwargs = {"report_date": _date(report_date), "everything": everything,
-                  **diagnose_options()}
+        kwargs = {"report_date": _date(report_date), "everything": everything}
 
         def run(ref: str):
             try:
@@ -144,7 +143,8 @@ def init_app(app: Flask) -> None:
             except CampaignNotFound:
                 raise click.ClickException(f"no campaign {ref!r}") from None
             q = questionnaire_for(current_app.extensions.get("questionnaires"), c)
-            return diagnose_campaign(c, lang, questionnaire=q, **kwargs)
+            return diagnose_campaign(c, lang, questionnaire=q, **kwargs,
+                                     **diagnose_options(c.organisation_id))
 
         diag = run(campaign)
         out = diag.to_dict()

@@ -56,18 +56,35 @@ def _read_texts(stream: Any) -> list[str]:
 @click.argument("file", type=click.File("r", encoding="utf-8"), default="-")
 @click.option("--backend", default=None, help="Embedding backend (use, e5, e5-setfit or a path).")
 @click.option("--batch-size", default=512, show_default=True, help="Answers per model call.")
+@click.option("--org", "org_ref", default=None,
+              help="Classify with this organisation's adapted classifier (id or exact name; the base "
+                   "model when it has none in use).")
 @with_appcontext
-def classify_command(file: Any, backend: str | None, batch_size: int) -> None:
+def classify_command(file: Any, backend: str | None, batch_size: int, org_ref: str | None) -> None:
     """Classify answers from FILE (JSON Lines with "text", or plain lines; - = stdin)."""
     from diagnosis.nlp import classify
     from diagnosis.progress import progress
 
     texts = _read_texts(file)
     models_dir, chosen = _models_dir(), _backend(backend)
+    run = lambda batch: classify(batch, models_dir, chosen)  # noqa: E731
+    if org_ref is not None:
+        if backend:
+            raise click.UsageError("--org classifies with the organisation's model: drop --backend")
+        from diagnosis.adaptation import classifier_for, org_version
+        from diagnosis.ops import schema_problem
+
+        problem = schema_problem(current_app)
+        if problem is not None:  # plain classify needs no database; --org does
+            raise click.ClickException(problem)
+        org = _organisation(org_ref)
+        clf = classifier_for(org.id)
+        click.echo(f"classifying with {org_version(org.id)}", err=True)
+        run = clf.classify
     with progress(len(texts), "classifying", "text") as bar:
         for start in range(0, len(texts), batch_size):
             batch = texts[start : start + batch_size]
-            for result in classify(batch, models_dir, chosen):
+            for result in run(batch):
                 row = result.to_dict()
                 row.pop("confidence", None)
                 click.echo(json.dumps(row, ensure_ascii=False))
@@ -138,31 +155,38 @@ def evaluate_command(backends: tuple[str, ...], as_json: bool) -> None:
 
 @click.command("train")
 @click.option("--backend", default=None, help="Backend to train the head for (default: current default).")
-@click.option("--with-corrections", is_flag=True, help="Add human corrections from the database.")
+@click.option("--with-corrections", "corrections_file", type=click.File("r", encoding="utf-8"),
+              help="Add reviewed comments exported with `teichaku corrections export` (JSON Lines "
+                   "with text and label). Only what a consultant exported, redacted, is added: "
+                   "the database's reviews train each organisation's own model, never this one.")
 @click.option("--set-default", is_flag=True, help="Make this backend the default in metadata.json.")
 @click.option("--queue", "queued", is_flag=True,
               help="Hand the training to the worker (teichaku worker) and return at once; the worker "
                    "then relabels the comments the old head labelled.")
 @with_appcontext
-def train_command(backend: str | None, with_corrections: bool, set_default: bool, queued: bool) -> None:
-    """Rebuild the committed head deterministically (optionally with human corrections)."""
+def train_command(backend: str | None, corrections_file: Any, set_default: bool, queued: bool) -> None:
+    """Rebuild the committed head deterministically (optionally with exported corrections)."""
     from diagnosis.nlp import clear_cache
     from diagnosis.nlp.training import TRAIN_STEPS, train
     from diagnosis.progress import stages
 
+    corrections = None
+    if corrections_file is not None:
+        from diagnosis.adaptation import ImportProblem, read_examples
+
+        try:
+            pairs = read_examples(corrections_file)
+        except ImportProblem as exc:
+            raise click.ClickException(f"{corrections_file.name}: {exc}") from None
+        corrections = [{"text": t, "label": lab} for t, lab in pairs]
+        click.echo(f"{len(corrections)} corrections from {corrections_file.name}", err=True)
     if queued:
         from diagnosis.jobs import job_queue
 
-        job_queue().retrain(_backend(backend), with_corrections, set_default)
+        job_queue().retrain(_backend(backend), corrections, set_default)
         click.echo("training queued; the worker logs a 'retrained' event when the new head is in use")
         return
 
-    corrections = None
-    if with_corrections:
-        from diagnosis.corrections import corrected_examples
-
-        corrections = corrected_examples()
-        click.echo(f"{len(corrections)} corrections from the database", err=True)
     with stages(TRAIN_STEPS, "training") as done:
         entry = train(_models_dir(), _backend(backend), corrections=corrections, set_default=set_default,
                       on_step=done)
@@ -176,9 +200,57 @@ def train_command(backend: str | None, with_corrections: bool, set_default: bool
     )
 
 
+def _organisation(ref: str) -> Any:
+    from diagnosis.workspace import find_organisation
+
+    org = find_organisation(ref)
+    if org is None:
+        raise click.ClickException(f"no organisation {ref!r} (give its id or exact name)")
+    return org
+
+
+def format_figures(figures: dict, lang: str = "en") -> str:
+    """One line: cross-validated accuracy of base and adapted models on the reviewed comments."""
+    if figures.get("adapted_accuracy") is None:
+        return (f"{figures['n']} reviewed comments: too few to measure (at least 20 are needed)"
+                if lang == "en" else f"確認済みコメント{figures['n']}件：測定には少なすぎます（20件以上必要）")
+    return (f"accuracy on {figures['n']} reviewed comments ({figures['folds']}-fold cross-validation): "
+            f"base {figures['base_accuracy']:.1%} → adapted {figures['adapted_accuracy']:.1%}; "
+            f"macro-F1 {figures['base_macro_f1']:.3f} → {figures['adapted_macro_f1']:.3f}")
+
+
+@click.command("adapt")
+@click.argument("org_ref", metavar="ORG")
+@click.option("--queue", "queued", is_flag=True, help="Hand the work to the worker and return at once.")
+@with_appcontext
+def adapt_command(org_ref: str, queued: bool) -> None:
+    """(Re)train ORG's adapted classifier on its reviewed comments, print the cross-validated
+    figures, and relabel its comments."""
+    from diagnosis.adaptation import AdaptError, adapt_organisation
+
+    org = _organisation(org_ref)
+    if queued:
+        from diagnosis.jobs import job_queue
+
+        job_queue().adapt(org.id)
+        click.echo("adaptation queued; the worker logs 'organisation_adapted' when it is done")
+        return
+    try:
+        result = adapt_organisation(org.id)
+    except AdaptError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"adapted {org.name}: {result.n_reviewed} reviewed, {result.n_self_labelled} "
+               f"self-labelled (weight 0.3), {result.seconds:.1f} s → {result.version}")
+    click.echo(format_figures(result.figures))
+    if not result.in_use:
+        click.echo("the adapted model measured worse than the base model: the base model stays in use")
+    click.echo(f"relabelled {result.relabelled} comment(s)")
+
+
 def init_app(app: Flask) -> None:
     """Register the classifier commands on the app's CLI."""
     app.cli.add_command(classify_command)
+    app.cli.add_command(adapt_command)
     app.cli.add_command(evaluate_command)
     app.cli.add_command(train_command)
 

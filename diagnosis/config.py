@@ -53,6 +53,13 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 REMEMBER_COOKIE_HTTPONLY = True
 REMEMBER_COOKIE_SAMESITE = "Lax"
+# Per-organisation adaptation (diagnosis.adaptation): after every ADAPT_EVERY new reviews, once an
+# organisation has ADAPT_MIN_REVIEWED, its classifier is re-taught its wording: "queue" (the
+# worker does it), "sync" (in the request, for tests and tiny installations) or "off" (only
+# `teichaku adapt ORG` or the review page's button).
+ADAPT_ON_REVIEW = "queue"
+ADAPT_EVERY = 10
+ADAPT_MIN_REVIEWED = 10
 # Anonymity thresholds (enforced in diagnosis.recommend; never below 3).
 MIN_GROUP = 5
 MIN_COMMENTS_GROUP = 10

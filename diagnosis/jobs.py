@@ -86,6 +86,7 @@ class JobQueue:
         task = self.huey.task
         self._classify = task(name="classify", retries=3, retry_delay=10)(self._run_classify)
         self._retrain = task(name="retrain")(self._run_retrain)
+        self._adapt = task(name="adapt")(self._run_adapt)
         self.huey.periodic_task(crontab(minute="*"), name="sweep")(self.sweep)
 
     # Producers (web processes, CLI) -------------------------------------------------------------
@@ -93,9 +94,15 @@ class JobQueue:
         """Ask a worker to classify the pending comments of these responses and interview notes."""
         self._classify(list(response_ids), list(interview_ids))
 
-    def retrain(self, backend: str | None, with_corrections: bool, set_default: bool) -> None:
-        """Ask a worker to retrain the classifier head, then relabel what the old one labelled."""
-        self._retrain(backend, with_corrections, set_default)
+    def retrain(self, backend: str | None, corrections: list[dict] | None, set_default: bool) -> None:
+        """Ask a worker to retrain the classifier head (with exported corrections, if given), then
+        relabel what the old one labelled."""
+        self._retrain(backend, corrections, set_default)
+
+    def adapt(self, organisation_id: int) -> None:
+        """Ask a worker to adapt the organisation's classifier to its reviewed comments, then
+        relabel that organisation's comments."""
+        self._adapt(int(organisation_id))
 
     def pending_jobs(self) -> int:
         """Messages waiting on the queue (not counting the one a worker is running)."""
@@ -119,23 +126,54 @@ class JobQueue:
             log_event("sweep_classified", count=n)
         return n
 
-    def _run_retrain(self, backend: str | None, with_corrections: bool, set_default: bool) -> None:
+    def _run_retrain(self, backend: str | None, corrections: list[dict] | None, set_default: bool) -> None:
         from .classification import reclassify_stale
         from .nlp import clear_cache
         from .nlp.training import train
 
         with self.app.app_context():
-            corrections = None
-            if with_corrections:
-                from .corrections import corrected_examples
-
-                corrections = corrected_examples()
             entry = train(Path(self.app.config["MODELS_DIR"]), backend, corrections=corrections,
                           set_default=set_default)
             clear_cache()
+            readapted = self._readapt_all()
             relabelled = reclassify_stale()
         log_event("retrained", file=entry["file"], n_train=entry["n_train"],
-                  n_corrections=entry["n_corrections"], relabelled=relabelled)
+                  n_corrections=entry["n_corrections"], relabelled=relabelled, readapted=readapted)
+
+    @staticmethod
+    def _readapt_all() -> int:
+        """After the base model changed, adapt every organisation that had an adapted model
+        again on the new base (its old correction was made for the old one)."""
+        from sqlalchemy import select
+
+        from .adaptation import AdaptError, adapt_organisation, forget_loaded
+        from .extensions import db
+        from .models import OrgModel
+
+        forget_loaded()
+        done = 0
+        for org_id in db.session.scalars(select(OrgModel.organisation_id)).all():
+            try:
+                adapt_organisation(org_id, relabel=False)
+                done += 1
+            except AdaptError as exc:
+                log.info("organisation %s not re-adapted: %s", org_id, exc)
+        return done
+
+    def _run_adapt(self, organisation_id: int) -> None:
+        from .adaptation import AdaptError, adapt_organisation, new_reviews, org_model, org_version
+
+        with self.app.app_context():
+            record = org_model(organisation_id)
+            if (record is not None and new_reviews(organisation_id) == 0
+                    and org_version(organisation_id) == record.version):
+                return  # asked twice: the model already knows every review
+            try:
+                result = adapt_organisation(organisation_id)
+            except AdaptError as exc:
+                log.info("adaptation of organisation %s skipped: %s", organisation_id, exc)
+                return
+        log_event("adapt_job_done", organisation_id=organisation_id, relabelled=result.relabelled)
 
     # The worker ---------------------------------------------------------------------------------
     def run_worker(self, threads: int = 1) -> None:

@@ -7,7 +7,7 @@ import secrets
 from typing import Any
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, Column, Double, ForeignKey, String, Table, UniqueConstraint, false
+from sqlalchemy import JSON, Column, Double, ForeignKey, String, Table, UniqueConstraint, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -247,6 +247,10 @@ class Comment(db.Model):
     # A worker's lease on a pending comment (see classification.claim_batch); cleared when labelled.
     claim_token: Mapped[str | None] = mapped_column(String(32))
     claimed_until: Mapped[dt.datetime | None]
+    # Each sentence's label, when an answer has several (the review queue looks for disagreement).
+    sentence_labels: Mapped[list[str] | None] = mapped_column(JSON)
+    # The model's label when a person reviewed the comment: confirmations and agreement figures.
+    review_model_label: Mapped[str | None] = mapped_column(String(16))
 
     campaign: Mapped[Campaign] = relationship()
     response: Mapped[Response | None] = relationship(back_populates="comments")
@@ -256,6 +260,42 @@ class Comment(db.Model):
     def effective_label(self) -> str | None:
         """The human correction when there is one, else the model's label."""
         return self.corrected_label or self.label
+
+
+class OrgExample(db.Model):
+    """A labelled comment of one organisation held outside any campaign's responses (imported
+    with ``teichaku corrections import``): it trains and measures that organisation's adapted
+    classifier only, and is never shown in a diagnosis."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisation.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(db.Text)
+    label: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(200))  # e.g. the imported file's name
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class OrgModel(db.Model):
+    """An organisation's adapted classifier: a correction on top of one base classifier version,
+    trained on that organisation's reviewed comments only (see ``diagnosis.nlp.adapt``)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisation.id", ondelete="CASCADE"), unique=True)
+    base_version: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(96))
+    head: Mapped[bytes] = mapped_column(db.LargeBinary)
+    # The adapted classifier's probabilities on the wild evaluation set (its error model).
+    errors: Mapped[bytes | None] = mapped_column(db.LargeBinary)
+    n_reviewed: Mapped[int] = mapped_column(default=0)
+    n_self_labelled: Mapped[int] = mapped_column(default=0)
+    reviewed_through: Mapped[dt.datetime | None]  # the newest review it learned from
+    figures: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # False when cross-validation measured it worse than the base model: the base stays in use.
+    in_use: Mapped[bool] = mapped_column(default=True, server_default=true())
+    seconds: Mapped[float | None] = mapped_column(Double)
+    trained_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class UsedNonce(db.Model):

@@ -35,7 +35,7 @@ def test_failing_model_keeps_the_response_pending_then_classify_pending_recovers
         app, client, runner, world, monkeypatch):
     app.config["CLASSIFY_ON_SUBMIT"] = "sync"
 
-    def broken(texts):
+    def broken(texts, organisation_id=None):
         raise RuntimeError("model files are corrupt")
 
     monkeypatch.setattr(classification, "_classify_texts", broken)
@@ -64,7 +64,7 @@ def test_queue_mode_enqueues_and_the_worker_job_labels(app, client, world, monke
     """The web process stores and enqueues without touching the model; the job labels."""
     from diagnosis.jobs import job_queue
 
-    def no_model_here(texts):
+    def no_model_here(texts, organisation_id=None):
         raise AssertionError("the web process must not run the model")
 
     app.config.update(CLASSIFY_ON_SUBMIT="queue", JOB_QUEUE_URL="memory")

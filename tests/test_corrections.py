@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from diagnosis.corrections import CorrectionError, corrected_examples, record_correction
+from diagnosis.corrections import CorrectionError, export_rows, record_correction
 from diagnosis.extensions import db
 from diagnosis.models import Campaign, Comment
 from diagnosis.responses import add_response
@@ -23,9 +23,11 @@ def test_correction_round_trip(app, world):
         record_correction(comment, "purpose", user_id=None)
         db.session.commit()
         assert comment.effective_label == "purpose" and comment.corrected_at is not None
-        assert corrected_examples() == [{"text": "何に使えばいいのか分からない", "label": "purpose"}]
+        assert comment.review_model_label == "support"  # what the model said when reviewed
+        assert [(r["text"], r["label"]) for r in export_rows()] == [("何に使えばいいのか分からない", "purpose")]
         with pytest.raises(CorrectionError):
             record_correction(comment, "unclear", None)
         record_correction(comment, None, None)
         db.session.commit()
-        assert comment.effective_label == "support" and corrected_examples() == []
+        assert comment.effective_label == "support" and export_rows() == []
+        assert comment.review_model_label is None

@@ -5,5 +5,5 @@ from flask import Blueprint
 bp = Blueprint("dashboard", __name__)
 
 # routes: accounts and the workspace; views: a campaign's dashboard, comments, interviews, exports;
-# imports: answer files uploaded, previewed and imported.
-from . import imports, routes, views  # noqa: E402,F401
+# imports: answer files uploaded, previewed and imported; review: the review queue.
+from . import imports, review, routes, views  # noqa: E402,F401

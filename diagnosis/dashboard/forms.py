@@ -84,6 +84,15 @@ class CorrectionForm(FlaskForm):
     next = HiddenField("next")
 
 
+class ReviewForm(FlaskForm):
+    """One review decision: a cause, or '' to confirm the model's; ``after`` is the comment to
+    show next (the queue's neighbour the reviewer was heading to)."""
+
+    label = SelectField("label", choices=[("", ""), ("purpose", "purpose"), ("leadership", "leadership"),
+                                          ("support", "support"), ("other", "other")])
+    after = HiddenField("after")
+
+
 class InterviewForm(FlaskForm):
     """Interview notes pasted or uploaded as a UTF-8 .txt file, with optional segment tags."""
 

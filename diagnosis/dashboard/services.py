@@ -72,7 +72,8 @@ def response_counts(campaign_ids: list[int]) -> dict[int, int]:
 def campaign_diagnosis(campaign: Campaign, lang: str) -> Diagnosis:
     """The campaign's diagnosis with the configured anonymity thresholds."""
     return diagnose_campaign(campaign, lang, session=db.session,
-                             questionnaire=questionnaire_of(campaign), **diagnose_options())
+                             questionnaire=questionnaire_of(campaign),
+                             **diagnose_options(campaign.organisation_id))
 
 
 def classifier_figures() -> dict[str, Any] | None:
@@ -277,20 +278,10 @@ def list_comments(campaign: Campaign, filters: CommentFilters, diag: Diagnosis) 
     release = diag.release
     visible = survey_comments_visible(diag)
     m = diag.thresholds.min_group
-    if not visible or release is None:
-        allowed: frozenset[int] = frozenset()
-    elif filters.segment:
-        allowed = release.group(COMMENT_FIELD, filters.segment.value)
-    else:
-        allowed = release.comment_members
     comments = list(db.session.scalars(
         select(Comment).where(Comment.campaign_id == campaign.id)
         .options(selectinload(Comment.interview))))
-    base = [c for c in comments
-            if (c.source == "survey" and c.response_id in allowed)
-            or (c.source == "interview" and (filters.segment is None or getattr(
-                c.interview, COMMENT_FIELD, None) == filters.segment.value))]
-    rows = [_row(c) for c in base]
+    rows = [_row(c) for c in shown_comments(comments, diag, filters.segment)]
     matched = [r for r in rows if filters.matches(r)]
     refinement_hidden = False
     if restricted_filter(filters.cause, filters.q):
@@ -314,6 +305,23 @@ def list_comments(campaign: Campaign, filters: CommentFilters, diag: Diagnosis) 
                    and c.response_id not in release.comment_members)
     return CommentPage(matched[start:start + PAGE_SIZE], total, page, pages, bool(hidden),
                        refinement_hidden, held)
+
+
+def shown_comments(comments: list[Comment], diag: Diagnosis,
+                   segment: SegmentOption | None = None) -> list[Comment]:
+    """The comments the browser may show (of one comment-field group, or all): survey comments
+    of the released snapshot once enough are released, and interview sentences."""
+    release = diag.release
+    if not survey_comments_visible(diag) or release is None:
+        allowed: frozenset[int] = frozenset()
+    elif segment is not None:
+        allowed = release.group(COMMENT_FIELD, segment.value)
+    else:
+        allowed = release.comment_members
+    return [c for c in comments
+            if (c.source == "survey" and c.response_id in allowed)
+            or (c.source == "interview" and (segment is None or getattr(
+                c.interview, COMMENT_FIELD, None) == segment.value))]
 
 
 def comment_or_none(campaign: Campaign, comment_id: int, diag: Diagnosis) -> Comment | None:
@@ -415,3 +423,76 @@ def dx_leads(campaign: Campaign) -> list:
     """Users who can see the campaign's organisation, DX leads first."""
     return sorted(campaign.organisation.users, key=lambda u: (u.is_consultant, u.name))
 
+
+
+# ---------------------------------------------------------------- review queue and adaptation
+
+
+@dataclass(frozen=True)
+class Visibility:
+    """What the comment pages may show, worked out without a whole diagnosis (the review queue
+    loads on every decision): the released snapshot and the thresholds."""
+
+    release: Any
+    thresholds: Any
+    responses: int
+
+
+def comment_visibility(campaign: Campaign) -> Visibility:
+    """The campaign's released snapshot, as its diagnosis would release it."""
+    from ..recommend.anonymity import Thresholds, release_plan
+    from ..recommend.loader import load_campaign
+
+    cfg = current_app.config
+    th = Thresholds.make(cfg.get("MIN_GROUP"), cfg.get("MIN_COMMENTS_GROUP"), playbook().section("anonymity"))
+    data = load_campaign(campaign, session=db.session, questionnaire=questionnaire_of(campaign),
+                         release_min_group=th.min_group)
+    release = release_plan(data.responses, th.min_group)
+    return Visibility(release, th, len(release.included))
+
+
+def unclear_threshold() -> float:
+    """The active classifier's unclear threshold, from metadata.json (0.5 when unknown)."""
+    from ..classification import configured_backend
+    from ..nlp import active_backend
+    from ..nlp.training import read_metadata
+
+    try:
+        models_dir = current_app.config.get("MODELS_DIR")
+        meta = read_metadata(models_dir) if models_dir else {}
+        return float(meta["heads"][active_backend(models_dir, configured_backend())]["unclear_threshold"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0.5
+
+
+@dataclass
+class ReviewState:
+    """The review queue of a campaign and the progress around it."""
+
+    queue: list[Any]  # review.Pick, in order
+    comments: dict[int, Comment]
+    reviewed: int  # in this campaign
+    agreement: float | None
+    adaptation: dict[str, Any]
+
+
+def review_state(campaign: Campaign, vis: Visibility, limit: int = 200) -> ReviewState:
+    """Unreviewed classified comments the browser may show, in review order, and progress."""
+    from ..review import Candidate, agreement, order
+
+    comments = list(db.session.scalars(select(Comment).where(Comment.campaign_id == campaign.id)
+                                       .options(selectinload(Comment.interview))))
+    shown = shown_comments(comments, vis)  # type: ignore[arg-type]
+    todo = [c for c in shown if c.corrected_label is None and c.label is not None]
+    picks = order((Candidate(c.id, c.text, c.label, c.scores, c.sentence_labels) for c in todo),
+                  unclear_threshold(), limit=limit)
+    n, agree = agreement((c.review_model_label, c.corrected_label) for c in shown)
+    return ReviewState(picks, {c.id: c for c in shown}, n, agree,
+                       adaptation_view(campaign.organisation_id))
+
+
+def adaptation_view(organisation_id: int) -> dict[str, Any]:
+    """What the dashboard says about the organisation's own classifier."""
+    from ..adaptation import summary
+
+    return summary(organisation_id)

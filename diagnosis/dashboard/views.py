@@ -95,7 +95,8 @@ def campaign(campaign_id: int):
         qr=services.survey_qr_svg(link, pick("アンケートのQRコード", "QR code of the survey link")),
         people=services.dx_leads(campaign) if current_user.is_consultant else [],
         confirm=ConfirmForm(), note_form=NoteForm(note=campaign.consultant_note),
-        classifier=services.classifier_figures())
+        classifier=services.classifier_figures(),
+        adaptation=services.adaptation_view(campaign.organisation_id))
 
 
 @bp.route("/campaigns/<int:campaign_id>/qr.svg")

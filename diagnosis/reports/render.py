@@ -13,6 +13,7 @@ from typing import Any
 from flask import current_app
 
 from .. import charts
+from ..adaptation import summary as adaptation_summary
 from ..classification import configured_backend, diagnose_options
 from ..questionnaire import questionnaire_for
 from ..recommend.anonymity import quotable, segment_counts
@@ -233,7 +234,7 @@ def build_context(campaign: Any, lang: str = "ja", report_date: dt.date | None =
 
     def diagnose(c: Any) -> Any:
         return diagnose_campaign(c, lang, questionnaire=questionnaire_for(questionnaires, c),
-                                 report_date=report_date, **diagnose_options())
+                                 report_date=report_date, **diagnose_options(c.organisation_id))
 
     diag = diagnose(camp)
     d = diag.to_dict()
@@ -247,6 +248,7 @@ def build_context(campaign: Any, lang: str = "ja", report_date: dt.date | None =
         "report_date": d["report_date"], "consultant": _consultant_names(camp, consultant),
         "note": (camp.consultant_note or "").strip(),
         "classifier": classifier_metrics(cfg.get("MODELS_DIR"), configured_backend()),
+        "adaptation": adaptation_summary(camp.organisation_id),
         "cause_name": lambda c: charts.cause_name(c, lang),
         "pct": _pct, "num": _num, "wave": wave,
         "warnings": diagnosis_warnings(diag, earlier, playbook=pb),

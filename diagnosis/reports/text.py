@@ -169,6 +169,16 @@ TEXT: dict[str, tuple[str, str]] = {
                          "95% interval covers both the sampling of comments and the measurement of those mistakes."),
     "m_quantification_count": ("自由記述の割合は、付いたラベルを数えた値です（分類器の誤りは補正していません）。",
                                "Comment shares count the labels as given; the classifier's errors are not corrected."),
+    "m_adapted": ("この組織の言い回しへの適応：担当者が確認・修正したこの組織のコメント{n}件（他の組織のデータは使いません）で分類器を学習させました。"
+                  "{folds}分割の交差検証による正解率は、標準モデル {base} に対し、適応後のモデル {adapted}（マクロF1 {base_f1} → {adapted_f1}）です。",
+                  "Adapted to this organisation's wording: the classifier was taught with {n} of this organisation's "
+                  "comments confirmed or corrected by staff (no other organisation's data). Accuracy in {folds}-fold "
+                  "cross-validation: base model {base}, adapted model {adapted} (macro-F1 {base_f1} → {adapted_f1})."),
+    "m_adapted_kept_base": ("適応後のモデルの方が低かったため、この調査のラベルには標準モデルを使っています。",
+                            "The adapted model measured lower, so this survey's labels come from the base model."),
+    "m_adapted_too_few": ("担当者が確認したこの組織のコメントは{n}件で、20件未満のため、この組織の言い回しへの適応による精度の改善はまだ測れません。",
+                          "Staff have reviewed {n} of this organisation's comments: fewer than 20, too few to measure "
+                          "what adapting the classifier to its wording gains."),
     "m_classifier_none": ("分類器の精度指標は利用できません（models/metadata.json が見つかりません）。",
                           "The classifier's accuracy figures are unavailable (models/metadata.json not found)."),
     "m_source": ("方法の出典", "Method"),

@@ -53,22 +53,19 @@ def test_classify_bad_json(runner):
     assert "text" in result.output
 
 
-def test_train_with_corrections(tmp_path, models_dir, monkeypatch):
-    import diagnosis.corrections
-
+def test_train_with_corrections(tmp_path, models_dir):
+    """Only an exported file of corrections reaches the shared model, never the database."""
     (tmp_path / "corpus").mkdir()
     for src in (models_dir / "corpus").glob("train_*.jsonl"):
         lines = src.read_text(encoding="utf-8").splitlines(keepends=True)
         (tmp_path / "corpus" / src.name).write_text("".join(lines[::8]), encoding="utf-8")
-    monkeypatch.setattr(
-        diagnosis.corrections,
-        "corrected_examples",
-        lambda: [{"text": "マニュアルがどこにあるか分からない", "label": "support"}],
-    )
+    exported = tmp_path / "exported.jsonl"
+    exported.write_text('{"text": "マニュアルがどこにあるか分からない", "label": "support", '
+                        '"organisation_id": 1}\n', encoding="utf-8")
     app = Flask(__name__)
     app.config.update(MODELS_DIR=str(tmp_path), EMBEDDING_MODEL="use")
     cli_nlp.init_app(app)
-    result = app.test_cli_runner().invoke(args=["train", "--with-corrections"])
+    result = app.test_cli_runner().invoke(args=["train", "--with-corrections", str(exported)])
     assert result.exit_code == 0, result.output
     assert "corrections 1" in result.output
     meta = json.loads((tmp_path / "metadata.json").read_text())

@@ -391,3 +391,28 @@ def test_report_has_a_driver_page_tested_wave_change_and_their_methods(app, tmp_
         html = render_report_html(w["slug"], "en", report_date=REPORT_DATE)
     assert "What separates users from non-users" in html and "tk-chart-drivers" in html
     assert "Nothing is estimated below 30 respondents" in html and "no fixed number of points decides" in html
+
+
+def test_methods_state_the_organisations_adaptation_or_too_few(app, tmp_path):
+    """The methods appendix states the cross-validated figures of the classifier adapted to this
+    organisation, or that too few comments were reviewed to measure it."""
+    import json
+
+    from diagnosis.adaptation import adapt_organisation, import_examples
+    from diagnosis.workspace import find_organisation
+
+    w = build(app, earlier=False)
+    clients = Path(__file__).resolve().parents[2] / "models" / "corpus" / "clients" / "minato.jsonl"
+    rows = [json.loads(line) for line in clients.read_text(encoding="utf-8").splitlines()]
+    with app.app_context():
+        org_id = find_organisation(w["org"]).id
+        import_examples(org_id, [(r["text"], r["label"]) for r in rows[:12]], "minato.jsonl")
+    text = flat(pdf_text(render(app, w["slug"]), tmp_path))
+    assert "担当者が確認したこの組織のコメントは12件で、20件未満のため" in text
+    with app.app_context():
+        import_examples(org_id, [(r["text"], r["label"]) for r in rows[12:30]], "minato.jsonl")
+        result = adapt_organisation(org_id)
+    f = result.figures
+    text = flat(pdf_text(render(app, w["slug"], "en"), tmp_path))
+    assert "Adaptedtothisorganisation'swording" in text and "30ofthisorganisation'scomments" in text
+    assert f"basemodel{round(100 * f['base_accuracy'])}%,adaptedmodel{round(100 * f['adapted_accuracy'])}%" in text
