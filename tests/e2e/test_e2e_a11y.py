@@ -158,6 +158,17 @@ def _correct_first_comment(page: Page) -> None:
     expect(page.locator(".flash-success")).to_be_visible()
 
 
+def _review_two_then_undo(page: Page) -> None:
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("reviewed-count")).to_have_text("1")
+    page.wait_for_load_state("load")
+    page.keyboard.press("2")
+    expect(page.get_by_test_id("reviewed-count")).to_have_text("2")
+    page.wait_for_load_state("load")
+    page.keyboard.press("u")
+    expect(page.locator(".flash-success")).to_be_visible()
+
+
 ANSWERS_CSV = ("usage,pu_useful,pu_usecase,pu_goal,pu_nofit,le_exec,le_manager,le_policy,le_fringe,"
                "su_skill,su_training,su_ask,su_hard,reasons,department\n"
                "never,2,2,3,4,2,1,2,3,2,2,1,4,研修がないので使い方が分からない。,sales\n"
@@ -238,6 +249,10 @@ VISITS = [
     Visit("comments-page-2", "dx_lead", "/campaigns/{c}/comments?page=2"),
     Visit("comments-corrected", "dx_lead", "/campaigns/{c}/comments", then=_correct_first_comment),
     Visit("comments-corrected-filter", "dx_lead", "/campaigns/{c}/comments?cause=corrected"),
+    Visit("review", "dx_lead", "/campaigns/{c}/review"),
+    Visit("review-phone", "dx_lead", "/campaigns/{c}/review", width="phone"),
+    Visit("review-en", "dx_lead", "/campaigns/{c}/review", "en"),
+    Visit("review-decided-and-undone", "dx_lead", "/campaigns/{c}/review", then=_review_two_then_undo),
     Visit("interviews", "dx_lead", "/campaigns/{c}/interviews"),
     Visit("interview", "dx_lead", "/campaigns/{c}/interviews/{i}"),
     # The consultant's pages.
