@@ -61,6 +61,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     # Load and validate every questionnaire now: a broken file must stop start-up, not a survey.
     app.extensions["questionnaires"] = load_directory(app.config["QUESTIONNAIRE_DIR"])
+    # The same for the playbook: every diagnosis, page and PDF reads it.
+    from .recommend.playbook import PlaybookError, load_playbook
+
+    try:
+        app.extensions["playbook"] = load_playbook()
+    except (PlaybookError, OSError) as exc:
+        raise ConfigurationError(f"invalid playbook: {exc}") from None
 
     db.init_app(app)
     limiter.init_app(app)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from items import likert_items
+
 from diagnosis.extensions import db
 from diagnosis.models import Campaign, Comment
 from diagnosis.responses import add_response
 from diagnosis.workspace import questionnaire
 
-LIKERT = ("pu_useful", "pu_usecase", "pu_goal", "pu_nofit", "le_exec", "le_manager", "le_policy",
-          "le_fringe", "su_skill", "su_training", "su_ask", "su_hard")
+LIKERT = likert_items()
 
 
 def fill(campaign_id: int, n: int, *, comment: str | None = None, label: str | None = "support",

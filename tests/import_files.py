@@ -7,11 +7,11 @@ import datetime as dt
 import io
 
 import openpyxl
+from items import likert_items
 
 from diagnosis.questionnaire import Questionnaire
 
-LIKERT = ("pu_useful", "pu_usecase", "pu_goal", "pu_nofit", "le_exec", "le_manager", "le_policy",
-          "le_fringe", "su_skill", "su_training", "su_ask", "su_hard")
+LIKERT = likert_items()
 # The columns Microsoft Forms puts before the questions, in a Japanese and an English export.
 FORMS_META = {
     "ja": ["ID", "開始時刻", "完了時刻", "メール", "名前", "最終変更時刻"],

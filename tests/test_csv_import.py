@@ -11,6 +11,7 @@ import zipfile
 import import_files
 import pytest
 from flask import current_app
+from items import likert_items
 from sqlalchemy import func, select
 
 from diagnosis import csv_io, tabular
@@ -22,8 +23,7 @@ from diagnosis.tabular import TableFormat, cell_text
 from diagnosis.workspace import create_campaign, create_organisation, find_campaign
 
 SLUG = "a-2026"
-LIKERT = ["pu_useful", "pu_usecase", "pu_goal", "pu_nofit", "le_exec", "le_manager", "le_policy",
-          "le_fringe", "su_skill", "su_training", "su_ask", "su_hard"]
+LIKERT = list(likert_items())
 
 
 def questionnaire():

@@ -1,4 +1,5 @@
-"""Authorisation of every campaign page by guessed ids, and CSRF on every dashboard form."""
+"""Accounts, per-organisation authorisation of every campaign page by guessed ids, and CSRF on
+every dashboard form."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import re
 import pytest
 from conftest import PASSWORD, login
 from dashboard_helpers import comment_ids, fill
+from sqlalchemy import select
 
 from diagnosis.extensions import db
 from diagnosis.interviews import add_interview
-from diagnosis.models import Campaign, Comment
+from diagnosis.models import Campaign, Comment, Organisation, User
 
 
 @pytest.fixture
@@ -35,6 +37,7 @@ GETS = [
     "/campaigns/{campaign_b}/export/responses.csv", "/campaigns/{campaign_b}/export/diagnosis.csv",
     "/campaigns/{campaign_b}/report.pdf", "/campaigns/{campaign_b}/report.pdf?lang=en",
     "/campaigns/{campaign_b}/qr.svg", "/campaigns/{campaign_b}/import",
+    "/campaigns/{campaign_b}/review", "/campaigns/{campaign_b}/review?at={comment_b}",
 ]
 POSTS = [
     ("/campaigns/{campaign_b}/comments/{comment_b}/correct", {"label": "purpose"}),
@@ -44,6 +47,10 @@ POSTS = [
     ("/campaigns/{campaign_b}/interviews", {"title": "x", "text": "y"}),
     ("/campaigns/{campaign_b}/close", {}),
     ("/campaigns/{campaign_b}/import", {}),
+    ("/campaigns/{campaign_b}/review/{comment_b}", {"label": "purpose"}),
+    ("/campaigns/{campaign_a}/review/{comment_b}", {"label": "purpose"}),
+    ("/campaigns/{campaign_b}/review/undo", {}),
+    ("/campaigns/{campaign_b}/review/adapt", {}),
 ]
 
 
@@ -67,6 +74,12 @@ def test_other_organisation_forms_are_refused(app, client, both, path, data, who
         assert db.session.get(Comment, both["comment_b"]).corrected_label is None
         assert db.session.get(Campaign, both["campaign_b"]).consultant_note is None
         assert db.session.get(Campaign, both["campaign_b"]).closed_at is None
+
+
+def test_own_review_queue_never_shows_a_comment_asked_for_by_another_organisations_id(client, both):
+    login(client, both["lead_a"])
+    body = client.get("/campaigns/{campaign_a}/review?at={comment_b}".format(**both)).get_data(as_text=True)
+    assert "Bの秘密" not in body and f'data-comment-id="{both["comment_b"]}"' not in body
 
 
 @pytest.mark.parametrize("path", [p for p in GETS if "{campaign_b}" in p])
@@ -143,3 +156,119 @@ def test_every_dashboard_form_needs_a_csrf_token(app, client, both):
     assert r.status_code == 302
     with app.app_context():
         assert db.session.get(Comment, both["comment_a"]).corrected_label == "purpose"
+
+
+# ------------------------------------------------------------------ accounts
+
+
+def test_login_logout_and_cookie_flags(app, client, world):
+    r = client.post("/login", data={"email": world["lead_a"], "password": "wrong-password"},
+                    follow_redirects=True)
+    assert r.status_code == 200
+    assert "メールアドレスまたはパスワードが正しくありませんでした" in r.get_data(as_text=True)
+    assert client.get("/dashboard").status_code == 302
+    r = login(client, world["lead_a"])
+    assert r.status_code == 302
+    cookie = r.headers.get("Set-Cookie", "")
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert client.get("/dashboard").status_code == 200
+    assert client.post("/logout").status_code == 302
+    assert client.get("/dashboard").status_code == 302  # back to login
+
+
+def test_passwords_are_hashed(app, world):
+    with app.app_context():
+        user = db.session.scalars(select(User).where(User.email == world["lead_a"])).one()
+        assert PASSWORD not in user.password_hash and user.check_password(PASSWORD)
+
+
+def test_open_redirect_refused(client, world):
+    r = client.post("/login?next=//evil.example/x",
+                    data={"email": world["lead_a"], "password": PASSWORD})
+    assert r.headers["Location"] == "/dashboard"
+
+
+@pytest.mark.parametrize("path", [
+    "/orgs/{org_b}", "/campaigns/{campaign_b}", "/orgs/{org_b}/campaigns/new",
+    "/orgs/{org_b}/users/new",
+])
+def test_dx_lead_cannot_see_another_organisation(client, world, path):
+    login(client, world["lead_a"])
+    r = client.get(path.format(**world))
+    assert r.status_code in (403, 404)
+    assert "株式会社ビー" not in r.get_data(as_text=True)
+
+
+def test_dx_lead_sees_own_organisation_only(client, world):
+    login(client, world["lead_a"])
+    home = client.get("/dashboard").get_data(as_text=True)
+    assert "株式会社エー" in home and "株式会社ビー" not in home
+    page = client.get(f"/campaigns/{world['campaign_a']}")
+    assert page.status_code == 200
+    assert f"/s/{world['token_a']}" in page.get_data(as_text=True)
+    # DX leads are not consultants: no creating organisations or closing waves
+    assert client.get("/orgs/new").status_code == 403
+    assert client.post(f"/campaigns/{world['campaign_a']}/close").status_code == 403
+
+
+def test_consultant_sees_only_assigned_organisations(client, world):
+    login(client, world["consultant"])
+    assert client.get(f"/orgs/{world['org_a']}").status_code == 200
+    assert client.get(f"/orgs/{world['org_b']}").status_code == 404
+    assert client.get(f"/campaigns/{world['campaign_b']}").status_code == 404
+    assert client.post(f"/campaigns/{world['campaign_b']}/close").status_code == 404
+
+
+def test_consultant_creates_org_campaign_and_dx_lead_in_the_web_ui(app, client, world):
+    login(client, world["consultant"])
+    r = client.post("/orgs/new", data={"name": "合同会社シー", "employee_count": "9",
+                                       "rollout_date": "2026-10-01", "ai_tool": "ChatGPT"})
+    assert r.status_code == 302
+    with app.app_context():
+        org = db.session.scalars(select(Organisation).where(Organisation.name == "合同会社シー")).one()
+        org_id = org.id
+    r = client.post(f"/orgs/{org_id}/campaigns/new", data={
+        "name": "第1回", "slug": "c-2026-12", "questionnaire_id": "ai-adoption",
+        "opens_on": "2026-01-01", "closes_on": "", "languages": "ja,en"})
+    assert r.status_code == 302
+    page = client.get(r.headers["Location"]).get_data(as_text=True)
+    with app.app_context():
+        campaign = db.session.scalars(select(Campaign).where(Campaign.slug == "c-2026-12")).one()
+        assert len(campaign.public_token) >= 20
+        assert f"/s/{campaign.public_token}" in page
+    # duplicate slug → a field error, not a 500
+    r = client.post(f"/orgs/{org_id}/campaigns/new", data={
+        "name": "again", "slug": "c-2026-12", "questionnaire_id": "ai-adoption",
+        "opens_on": "2026-01-01", "languages": "ja"})
+    assert r.status_code == 200 and "already used" in r.get_data(as_text=True)
+    r = client.post(f"/orgs/{org_id}/users/new", data={
+        "email": "lead-c@example.com", "name": "C lead", "password": "long-enough-pw"})
+    assert r.status_code == 302
+    client.post("/logout")
+    login(client, "lead-c@example.com", "long-enough-pw")
+    assert client.get(f"/orgs/{org_id}").status_code == 200
+    assert client.get(f"/orgs/{world['org_a']}").status_code == 404
+
+
+def test_consultant_closes_a_wave(app, client, world):
+    login(client, world["consultant"])
+    assert client.post(f"/campaigns/{world['campaign_a']}/close").status_code == 302
+    assert client.get(f"/s/{world['token_a']}").status_code == 410
+
+
+def test_login_attempts_are_rate_limited_per_address(app, client, world):
+    from diagnosis.ratelimit import limiter
+
+    limiter.reset()
+    app.config["LOGIN_ATTEMPTS_PER_MINUTE"] = 3
+    try:
+        for _ in range(3):
+            client.post("/login", data={"email": "nobody@example.com", "password": "x" * 12})
+        r = login(client, world["lead_a"])
+        assert r.status_code == 429 and "アクセスが集中しています" in r.get_data(as_text=True)
+        other = app.test_client()
+        r = other.post("/login", data={"email": world["lead_a"], "password": PASSWORD},
+                       environ_base={"REMOTE_ADDR": "198.51.100.7"})
+        assert r.status_code == 302
+    finally:
+        limiter.reset()

@@ -12,9 +12,31 @@ from diagnosis.config import from_environment
 from diagnosis.questionnaire import QuestionnaireError
 
 
-def test_config_testing(app):
+def test_factory_builds_the_whole_app(app):
+    """Not only the flag a test sets: defaults, extensions, blueprints, commands, validated data."""
     assert app.testing
-    assert create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"}).testing
+    fresh = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert fresh.testing and fresh.name == "diagnosis"
+    assert fresh.config["MIN_GROUP"] == 5 and fresh.config["MIN_COMMENTS_GROUP"] == 10
+    assert fresh.config["CLASSIFY_ON_SUBMIT"] == "queue" and fresh.config["ADAPT_ON_REVIEW"] == "queue"
+    assert {"sqlalchemy", "migrate", "csrf", "questionnaires", "playbook"} <= set(fresh.extensions)
+    assert "ai-adoption" in {key[0] for key in fresh.extensions["questionnaires"].versions}
+    assert {"survey", "dashboard"} <= set(fresh.blueprints)
+    assert {"demo", "worker", "adapt", "classify", "report", "diagnose", "corrections"} <= set(fresh.cli.commands)
+    endpoints = {r.endpoint for r in fresh.url_map.iter_rules()}
+    assert {"survey.take", "dashboard.campaign", "dashboard.review", "ops.health"} <= endpoints
+    assert Path(fresh.static_folder) == Path(__file__).resolve().parents[1] / "diagnosis" / "static"
+
+
+def test_invalid_playbook_stops_start_up(tmp_path, monkeypatch):
+    from diagnosis.recommend import playbook
+
+    broken = tmp_path / "playbook.yaml"
+    text = playbook.DEFAULT_PATH.read_text(encoding="utf-8").replace("min_group:", "min_group: -1 #", 1)
+    broken.write_text(text, encoding="utf-8")
+    monkeypatch.setattr(playbook, "DEFAULT_PATH", broken)
+    with pytest.raises(ConfigurationError, match=r"invalid playbook: .*playbook\.yaml: anonymity\.min_group"):
+        create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
 
 
 def test_environment_overrides(monkeypatch, tmp_path):

@@ -68,7 +68,8 @@ def test_submit_stores_one_response_and_redirects_to_thanks(app, client, world):
         assert resp.answers["usage"] == "monthly"
         assert resp.answers["pu_useful"] == 4 and resp.answers["pu_goal"] == "dk"
         assert resp.department == "sales" and resp.age_band == "40s" and resp.tenure is None
-        assert resp.submitted_on == dt.date.today()
+        # stored as the UTC date (models.today), whatever the machine's time zone (JST 00–09 h)
+        assert resp.submitted_on == dt.datetime.now(dt.UTC).date()
         assert resp.classification_status == "pending"
         assert sorted(c.item_id for c in resp.comments) == ["help_wanted", "reasons"]
         # anonymity: nothing about the client is stored anywhere in the row

@@ -231,13 +231,3 @@ def finetuned_inputs(
         }
     }
     return adapter, oof, extra
-
-
-def check_deterministic(models_dir: str | Path, backend: str) -> bool:
-    """True if retraining reproduces the saved head's coefficients exactly (used by tests)."""
-    path = Path(models_dir) / head_filename(backend)
-    with np.load(path, allow_pickle=False) as z:
-        before = z["coef"].copy()
-    train(models_dir, backend)
-    with np.load(path, allow_pickle=False) as z:
-        return bool(np.array_equal(before, z["coef"]))

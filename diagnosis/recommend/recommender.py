@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .aggregate import GroupStats, SelfReport, theme_of
+from .aggregate import GroupStats, SelfReport
 from .data import CAUSES, OrgContext
 from .diagnose import MIXED, CauseScore, Dominance, SupportSplit
 from .drivers import NONE, STANDS_OUT, DriverAnalysis
@@ -425,4 +425,4 @@ def recommend(*, stats: GroupStats, scores: dict[str, CauseScore], dom: Dominanc
     return Plan(ranked, prerequisites, supporting, ctx)
 
 
-__all__ = ["Plan", "Recommendation", "Mechanism", "recommend", "pick_quotes", "theme_of"]
+__all__ = ["Plan", "Recommendation", "Mechanism", "recommend", "pick_quotes"]

@@ -54,6 +54,3 @@ def months_between(start: dt.date, end: dt.date) -> float:
     return (end - start).days / 30.4375
 
 
-def rnd(x: float | None, digits: int = 1) -> float | None:
-    """Round for output, keeping None."""
-    return None if x is None else round(x, digits)

@@ -3,14 +3,14 @@ counter, the server's error when more are chosen (nothing lost), and the stored 
 
 from __future__ import annotations
 
+from items import likert_items
 from playwright.sync_api import Browser, expect
 
 from diagnosis.extensions import db
 from diagnosis.models import Response
 
 PHONE = {"width": 360, "height": 800}
-LIKERT = ("pu_useful", "pu_usecase", "pu_goal", "pu_nofit", "le_exec", "le_manager", "le_policy",
-          "le_fringe", "su_skill", "su_training", "su_ask", "su_hard")
+LIKERT = likert_items()
 TEXT = "部署に詳しい人がいなくて、結局聞けずに終わる。"
 
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from items import likert_items
 from playwright.sync_api import Browser, Page, expect
 
 from diagnosis.extensions import db
 from diagnosis.models import Comment, Response
 
-LIKERT = ("pu_useful", "pu_usecase", "pu_goal", "pu_nofit", "le_exec", "le_manager", "le_policy",
-          "le_fringe", "su_skill", "su_training", "su_ask", "su_hard")
+LIKERT = likert_items()
 PHONE = {"width": 360, "height": 800}
 DESKTOP = {"width": 1280, "height": 900}
 ANSWER = "上司が誰も使っていないので、業務で使ってよいのか分からない。"
