@@ -110,6 +110,20 @@ def find_campaign(slug: str) -> Campaign | None:
     return db.session.scalar(select(Campaign).where(Campaign.slug == slug))
 
 
+def earlier_wave(campaign: Campaign) -> Campaign | None:
+    """The most recent earlier wave of the same organisation and questionnaire (the dashboard and
+    the PDF compare with it)."""
+    return db.session.scalar(
+        select(Campaign)
+        .where(Campaign.organisation_id == campaign.organisation_id,
+               Campaign.questionnaire_id == campaign.questionnaire_id,
+               Campaign.id != campaign.id,
+               (Campaign.opens_on < campaign.opens_on)
+               | ((Campaign.opens_on == campaign.opens_on) & (Campaign.id < campaign.id)))
+        .order_by(Campaign.opens_on.desc(), Campaign.id.desc())
+        .limit(1))
+
+
 def create_user(email: str, name: str, role: str, password: str,
                 organisations: list[Organisation] | tuple = ()) -> User:
     """Add a user (not committed) with a hashed password."""

@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import current_app
 from markupsafe import Markup, escape
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from ..classification import diagnose_options
@@ -32,6 +32,7 @@ from ..recommend.redact import redact
 from ..recommend.sanity import DataWarning, diagnosis_warnings
 from ..recommend.service import Diagnosis, diagnose_campaign
 from ..recommend.waves import WaveComparison, WaveError, compare
+from ..workspace import earlier_wave
 
 PAGE_SIZE = 50
 MAX_UPLOAD_BYTES = 200_000
@@ -82,19 +83,6 @@ def classifier_figures() -> dict[str, Any] | None:
     from ..reports.render import classifier_metrics
 
     return classifier_metrics(current_app.config.get("MODELS_DIR"), configured_backend())
-
-
-def earlier_wave(campaign: Campaign) -> Campaign | None:
-    """The most recent earlier wave of the same organisation and questionnaire."""
-    return db.session.scalar(
-        select(Campaign)
-        .where(Campaign.organisation_id == campaign.organisation_id,
-               Campaign.questionnaire_id == campaign.questionnaire_id,
-               Campaign.id != campaign.id,
-               or_(Campaign.opens_on < campaign.opens_on,
-                   (Campaign.opens_on == campaign.opens_on) & (Campaign.id < campaign.id)))
-        .order_by(Campaign.opens_on.desc(), Campaign.id.desc())
-        .limit(1))
 
 
 @dataclass

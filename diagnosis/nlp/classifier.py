@@ -162,7 +162,13 @@ class CauseHead(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
 
     # -- fitting -----------------------------------------------------------------------------
-    def _fit_ovr(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def fit_linear(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+        """The one-vs-rest linear layer alone (coefficients and intercepts, rows in ``classes_``
+        order, the package's label order unless fitted otherwise): no calibration and no
+        threshold, for model selection (``teichaku evaluate``) and the folds of :meth:`fit`."""
+        if not hasattr(self, "classes_"):
+            self.classes_ = np.asarray(self.labels if self.labels is not None else np.unique(y))
+        y = np.asarray(y)
         coef = np.zeros((len(self.classes_), X.shape[1]))
         intercept = np.zeros(len(self.classes_))
         for k, cls in enumerate(self.classes_):
@@ -185,12 +191,12 @@ class CauseHead(ClassifierMixin, BaseEstimator):
         if unknown:
             raise ValueError(f"labels not in classes: {sorted(unknown)}")
         self.n_features_in_ = X.shape[1]
-        self.coef_, self.intercept_ = self._fit_ovr(X, y)
+        self.coef_, self.intercept_ = self.fit_linear(X, y)
 
         folds = StratifiedKFold(n_splits=self.cv, shuffle=True, random_state=self.random_state)
         oof = np.zeros((len(y), len(self.classes_)))
         for train_idx, test_idx in folds.split(X, y):
-            coef, intercept = self._fit_ovr(X[train_idx], y[train_idx])
+            coef, intercept = self.fit_linear(X[train_idx], y[train_idx])
             oof[test_idx] = np.asarray(X[test_idx] @ coef.T) + intercept
         return self.calibrate(oof, y)
 

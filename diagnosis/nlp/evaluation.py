@@ -142,8 +142,7 @@ def choose_c(emb: Embedded, rows: list[Example], random_state: int = 0, char: bo
             # Raw OvR argmax (no calibration folds): C only needs a ranking, and this is 4x cheaper.
             chars = CharNgrams().fit([emb.texts[i] for i in tr]) if char else None
             head = CauseHead(C=C, random_state=random_state)
-            head.classes_ = np.asarray(LABELS)
-            coef, intercept = head._fit_ovr(_features(emb, tr, chars), y[tr])
+            coef, intercept = head.fit_linear(_features(emb, tr, chars), y[tr])
             scores_te = np.asarray(_features(emb, te, chars) @ coef.T) + intercept
             pred[te] = head.classes_[scores_te.argmax(axis=1)]
         results[C] = round(float(f1_score(y, pred, labels=list(LABELS), average="macro")), 4)
@@ -305,8 +304,7 @@ def _char_head(
     """A char n-gram-only OvR linear layer: its vocabulary, coefficients and intercepts."""
     chars = CharNgrams().fit(texts)
     head = CauseHead(C=C, random_state=random_state)
-    head.classes_ = np.asarray(LABELS)
-    coef, intercept = head._fit_ovr(chars.transform(texts), y)
+    coef, intercept = head.fit_linear(chars.transform(texts), y)
     return chars, coef, intercept
 
 

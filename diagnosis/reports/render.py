@@ -122,23 +122,6 @@ def classifier_metrics(models_dir: str | Path | None, backend: str | None = None
             "cv": f(cv.get("macro_f1")), "trained": str(head.get("trained_at", "–"))[:10]}
 
 
-def _earlier_campaign(camp: Any) -> Any:
-    """The latest earlier campaign of the same organisation with the same questionnaire."""
-    from sqlalchemy import select
-
-    from ..extensions import db
-    from ..models import Campaign
-
-    q = (select(Campaign)
-         .where(Campaign.organisation_id == camp.organisation_id,
-                Campaign.questionnaire_id == camp.questionnaire_id,
-                Campaign.id != camp.id,
-                (Campaign.opens_on < camp.opens_on)
-                | ((Campaign.opens_on == camp.opens_on) & (Campaign.id < camp.id)))
-         .order_by(Campaign.opens_on.desc(), Campaign.id.desc()).limit(1))
-    return db.session.scalar(q)
-
-
 def _consultant_names(camp: Any, consultant: Any) -> str | None:
     if consultant is not None:
         return str(getattr(consultant, "name", consultant))
@@ -190,8 +173,9 @@ def _segment_heatmaps(d: dict[str, Any], lang: str) -> list[dict[str, Any]]:
 def _wave(camp: Any, diag: Any, lang: str, diagnose: Any) -> tuple[dict[str, Any] | None, Any]:
     """The wave section and the earlier wave's diagnosis when the two were compared."""
     from ..recommend.waves import WaveError, compare
+    from ..workspace import earlier_wave
 
-    earlier = _earlier_campaign(camp)
+    earlier = earlier_wave(camp)
     if earlier is None:
         return None, None
     try:
