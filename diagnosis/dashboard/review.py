@@ -58,7 +58,7 @@ def review(campaign_id: int):
     undo = session.get(_undo_key(campaign)) or []
     return render_template(
         "dashboard/review.html", campaign=campaign, state=state, current=current,
-        pick_info=pick_info, position=position, remaining=len(ids), prev_id=prev_id,
+        pick_info=pick_info, position=position, remaining=state.waiting, prev_id=prev_id,
         next_id=next_id, form=ReviewForm(), can_undo=bool(undo),
         survey_hidden=not services.survey_comments_visible(vis),  # type: ignore[arg-type]
         min_comments_group=vis.thresholds.min_comments_group)

@@ -457,14 +457,15 @@ def unclear_threshold() -> float:
 class ReviewState:
     """The review queue of a campaign and the progress around it."""
 
-    queue: list[Any]  # review.Pick, in order
+    queue: list[Any]  # review.Pick, in order: the next ``limit`` of the waiting comments
+    waiting: int  # every unreviewed comment that may be shown
     comments: dict[int, Comment]
     reviewed: int  # in this campaign
     agreement: float | None
     adaptation: dict[str, Any]
 
 
-def review_state(campaign: Campaign, vis: Visibility, limit: int = 200) -> ReviewState:
+def review_state(campaign: Campaign, vis: Visibility, limit: int = 50) -> ReviewState:
     """Unreviewed classified comments the browser may show, in review order, and progress."""
     from ..review import Candidate, agreement, order
 
@@ -472,10 +473,12 @@ def review_state(campaign: Campaign, vis: Visibility, limit: int = 200) -> Revie
                                        .options(selectinload(Comment.interview))))
     shown = shown_comments(comments, vis)  # type: ignore[arg-type]
     todo = [c for c in shown if c.corrected_label is None and c.label is not None]
+    # The next `limit` in order (the queue is worked out again after each decision); the diversity
+    # pass looks at the 3 × limit most useful, which keeps a page well under 100 ms.
     picks = order((Candidate(c.id, c.text, c.label, c.scores, c.sentence_labels) for c in todo),
-                  unclear_threshold(), limit=limit)
+                  unclear_threshold(), limit=limit, pool=3 * limit)
     n, agree = agreement((c.review_model_label, c.corrected_label) for c in shown)
-    return ReviewState(picks, {c.id: c for c in shown}, n, agree,
+    return ReviewState(picks, len(todo), {c.id: c for c in shown}, n, agree,
                        adaptation_view(campaign.organisation_id))
 
 
