@@ -68,6 +68,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.extensions["playbook"] = load_playbook()
     except (PlaybookError, OSError) as exc:
         raise ConfigurationError(f"invalid playbook: {exc}") from None
+    _check_vocabulary(app)
 
     db.init_app(app)
     limiter.init_app(app)
@@ -114,6 +115,34 @@ def _engine_options(config: Mapping[str, Any]) -> dict[str, Any]:
         connect_args.setdefault("options", f"-c lock_timeout={int(timeout * 1000)}")
     options["connect_args"] = connect_args
     return options
+
+
+def _check_vocabulary(app: Flask) -> None:
+    """The playbook, the report texts and the trained classifier must name the same causes and
+    remedies: a remedy without its report text, or a model whose labels are not the playbook's
+    causes, stops start-up with the names involved."""
+    import json
+
+    from .reports.text import missing_remedy_texts
+
+    pb = app.extensions["playbook"]
+    missing = missing_remedy_texts(pb.data["remedies"])
+    if missing:
+        raise ConfigurationError(f"the report has no text {', '.join(missing)} for the playbook's remedies "
+                                 "(add it to diagnosis/reports/text.py)")
+    # metadata.json read directly: the web process never imports the model stack at start-up
+    path = Path(app.config.get("MODELS_DIR") or "") / "metadata.json"
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return  # no trained model here (a test, a fresh set-up): nothing to compare yet
+    backend = next((b for b in (app.config.get("EMBEDDING_MODEL"), os.environ.get("TEICHAKU_EMBEDDING_MODEL"))
+                    if b and b != "default"), meta.get("default_backend"))
+    order = ((meta.get("heads") or {}).get(backend) or {}).get("label_order")
+    causes = list(pb.data["causes"])
+    if order and sorted(order) != sorted(causes):
+        raise ConfigurationError(f"the classifier ({backend}) labels {order} but the playbook's causes are "
+                                 f"{causes}: retrain it (teichaku train) or fix questionnaires/playbook.yaml")
 
 
 def _check_secret_key(app: Flask) -> None:

@@ -168,3 +168,25 @@ def test_dynamic_pages_are_never_cached(app, client, world):
         assert r.headers["Cache-Control"] == "no-store", path
     static = client.get("/static/" + sorted(p.name for p in Path(app.static_folder).iterdir())[0])
     assert static.status_code == 200 and "no-store" not in static.headers.get("Cache-Control", "")
+
+
+def test_a_remedy_without_its_report_text_stops_start_up(monkeypatch):
+    from diagnosis.reports import text
+
+    monkeypatch.delitem(text.TEXT, "why_help_desk")
+    with pytest.raises(ConfigurationError, match="no text why_help_desk for the playbook's remedies"):
+        create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+
+
+def test_a_model_whose_labels_are_not_the_playbooks_causes_stops_start_up(tmp_path):
+    import json
+
+    meta = {"default_backend": "e5-ft",
+            "heads": {"e5-ft": {"label_order": ["purpose", "leadership", "support", "budget"]}}}
+    (tmp_path / "metadata.json").write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(ConfigurationError, match=r"labels \['purpose', 'leadership', 'support', 'budget'\] "
+                                                 r"but the playbook's causes"):
+        create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://", "MODELS_DIR": str(tmp_path)})
+    meta["heads"]["e5-ft"]["label_order"] = ["purpose", "leadership", "support", "other"]
+    (tmp_path / "metadata.json").write_text(json.dumps(meta), encoding="utf-8")
+    assert create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://", "MODELS_DIR": str(tmp_path)})

@@ -194,6 +194,12 @@ TEXT: dict[str, tuple[str, str]] = {
 }
 
 
+def missing_remedy_texts(remedies: object) -> list[str]:
+    """The ``why_<remedy>`` texts the report needs for these remedies and does not have (checked at
+    start-up, so that a remedy added to the playbook without its text stops the app, not a PDF)."""
+    return [f"why_{r}" for r in remedies if f"why_{r}" not in TEXT]
+
+
 def translate(key: str, lang: str, **values: object) -> str:
     """The report text for key in lang, formatted with values."""
     ja, en = TEXT[key]
