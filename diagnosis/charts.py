@@ -38,12 +38,6 @@ MUTED = "#5f6b7a"
 GRID = "#d5d9df"
 FONT = "'BIZ UDPGothic', 'Hiragino Sans', 'Yu Gothic', 'Noto Sans CJK JP', sans-serif"
 
-CAUSE_NAMES: dict[str, dict[str, str]] = {
-    "purpose": {"ja": "目的の曖昧さ", "en": "Unclear purpose"},
-    "leadership": {"ja": "経営層の関与不足", "en": "Leadership not involved"},
-    "support": {"ja": "教育・サポート不足", "en": "Training & support gaps"},
-    "other": {"ja": "その他", "en": "Other"},
-}
 # Column headers of the heatmap, where the full English names do not fit.
 SHORT_NAMES: dict[str, str] = {"purpose": "Purpose", "leadership": "Leadership",
                                "support": "Training & support", "other": "Other"}
@@ -102,8 +96,15 @@ def _t(key: str, lang: str) -> str:
 
 
 def cause_name(cause: str, lang: str = "ja") -> str:
-    """The display name of a cause id (the id itself when unknown)."""
-    return CAUSE_NAMES.get(cause, {}).get(_lang(lang), cause)
+    """The display name of a cause id: the playbook's name (``causes``), capitalised as a label,
+    the one name the dashboard, the charts and the PDF show (the id itself when unknown)."""
+    from .recommend.playbook import load_playbook
+
+    pb = load_playbook()
+    if cause not in pb.data["causes"]:
+        return cause
+    name = pb.cause_name(cause, _lang(lang))
+    return name[:1].upper() + name[1:]
 
 
 def _n(x: float) -> str:
@@ -134,6 +135,11 @@ def _fit(s: str, max_width: float, size: float = FONT_SIZE) -> str:
             break
         out += ch
     return out + "…"
+
+
+# Widest label column of the cause charts: the playbook's English names ("Insufficient training
+# and support") fit whole, leaving the bars 320 px of 640.
+CAUSE_LABEL_MAX = 272.0
 
 
 def _label_width(labels: Iterable[str], lo: float = 90.0, hi: float = 200.0) -> float:
@@ -254,7 +260,7 @@ def _axis(x0: float, w: float, y_top: float, y_bottom: float) -> list[str]:
 def cause_chart(causes: dict[str, dict], lang: str = "ja") -> Markup:
     """Horizontal bars of each cause's score (0-100) with its interval whisker when present."""
     shown = [c for c in LABELS if c in causes and (c in CAUSES or _score_of(causes[c]) is not None)]
-    label_w, right_w = _label_width(cause_name(c, lang) for c in LABELS), 50.0
+    label_w, right_w = _label_width((cause_name(c, lang) for c in LABELS), hi=CAUSE_LABEL_MAX), 50.0
     bar_x, bar_w = label_w + 10, WIDTH - label_w - 10 - right_w
     row_h, bar_h, top = 34.0, 20.0, 8.0
     body: list[str] = []
@@ -428,7 +434,7 @@ def wave_chart(earlier: dict[str, float | None], later: dict[str, float | None],
     lab_e, lab_l = labels or (_t("wave.earlier", lang), _t("wave.later", lang))
     shown = [c for c in LABELS if c in CAUSES or _score_of(earlier.get(c)) is not None
              or _score_of(later.get(c)) is not None]
-    label_w, right_w = _label_width(cause_name(c, lang) for c in LABELS), 130.0
+    label_w, right_w = _label_width((cause_name(c, lang) for c in LABELS), hi=CAUSE_LABEL_MAX), 130.0
     bar_x, bar_w = label_w + 10, WIDTH - label_w - 10 - right_w
     bar_h, gap, group_h, top = 14.0, 3.0, 46.0, 30.0
     body: list[str] = []
@@ -500,7 +506,7 @@ def evidence_chart(causes: Mapping[str, Mapping[str, Any]], lang: str = "ja") ->
     """Per cause, two bars side by side: the self-reported share (reason checklist) and the
     classified-comment share, each with its interval; a pair whose intervals do not overlap is
     marked, so a disagreement between the two kinds of evidence cannot be missed."""
-    label_w = _label_width(cause_name(c, lang) for c in LABELS)
+    label_w = _label_width((cause_name(c, lang) for c in LABELS), hi=CAUSE_LABEL_MAX)
     bar_x, right_w = label_w + 10, 120.0
     bar_w = WIDTH - bar_x - right_w
     row_h, bar_h, top = 50.0, 14.0, 30.0
@@ -552,7 +558,7 @@ def driver_chart(drivers: Mapping[str, Mapping[str, Any]] | None, analysis: Mapp
     the verdict (a driver stands out, none does, or too few respondents) is the last line."""
     analysis = analysis or {}
     drivers = drivers or {}
-    label_w = _label_width(cause_name(c, lang) for c in CAUSES)
+    label_w = _label_width((cause_name(c, lang) for c in CAUSES), hi=CAUSE_LABEL_MAX)
     bar_x, right_w = label_w + 10, 120.0
     bar_w = WIDTH - bar_x - right_w
     row_h, bar_h, top = 34.0, 18.0, 8.0

@@ -35,7 +35,7 @@ def _helpers() -> dict[str, Any]:
     def cause_label(cause: str | None, lang: str | None = None) -> str:
         lang = lang or current_lang()
         if cause in pb.data["causes"]:
-            return pb.cause_name(cause, lang)
+            return charts.cause_name(cause, lang)
         if cause == "unclear":
             return pick("判定保留", "Unclear", lang)
         return pick("分類待ち", "Pending", lang)

@@ -48,8 +48,9 @@ def test_cause_colours_and_names_per_language():
     ja = str(charts.cause_chart(CAUSES, "ja"))
     en = str(charts.cause_chart(CAUSES, "en"))
     assert "目的の曖昧さ" in ja and "経営層の関与不足" in ja and "教育・サポート不足" in ja
-    assert "Unclear purpose" in en and "Leadership not involved" in en
-    assert "Training &amp; support gaps" in en
+    # the playbook's names: the dashboard, the charts and the PDF show one name per cause
+    assert "Unclear purpose" in en and "Lack of leadership involvement" in en
+    assert "Insufficient training and support" in en
     for cause in ("purpose", "leadership", "support"):
         assert charts.COLOURS[cause] in ja
     share = str(charts.share_chart({"purpose": 0.4, "other": 0.6}, "ja"))

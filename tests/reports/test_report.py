@@ -186,7 +186,7 @@ def test_english_report(app, tmp_path, glyph_warnings):
                     "Other remedies and supporting mechanisms", "Consultant's note",
                     "Comparison with the earlier wave", "Appendix: methods"):
         assert heading in text, heading
-    assert "Training & support gaps" in text and "Start with" in text
+    assert "Insufficient training and support" in text and "Start with" in text
     assert "Agree the training budget at the board." in text
     assert "Report Corp" in text
     # The methods appendix quotes the wild-set figure first, with the labellers' agreement, and the
