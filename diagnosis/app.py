@@ -90,10 +90,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(survey_bp)
     app.register_blueprint(dashboard_bp)
     cli.init_app(app)
-    from . import cli_csv, cli_diagnose, cli_jobs, cli_nlp, cli_report
-
-    for module in (cli_csv, cli_nlp, cli_diagnose, cli_report, cli_jobs):
-        module.init_app(app)
     return app
 
 

@@ -5,7 +5,7 @@ import json
 import pytest
 from flask import Flask
 
-from diagnosis import cli_nlp
+from diagnosis.cli import nlp as cli_nlp
 from diagnosis.nlp import LABELS
 
 

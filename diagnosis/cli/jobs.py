@@ -16,7 +16,7 @@ from flask import Flask
 def _warm_model(app: Flask) -> str | None:
     """Load the classifier now, so a broken model stops the worker at start, not at the first
     job; returns its version."""
-    from .classification import _classify_texts, active_model_version
+    from ..classification import _classify_texts, active_model_version
 
     with app.app_context():
         _classify_texts(["準備"])
@@ -37,7 +37,7 @@ def init_app(app: Flask) -> None:
         Events (worker_started, comments_classified, retrained) are logged as JSON lines with ids
         and counts only, never what employees wrote.
         """
-        from .jobs import JobQueueError, job_queue
+        from ..jobs import JobQueueError, job_queue
 
         logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -8,9 +8,9 @@ from typing import Any
 import click
 from flask import Flask, current_app
 
-from .cli import _date
-from .i18n import gettext
-from .questionnaire import questionnaire_for
+from ..i18n import gettext
+from ..questionnaire import questionnaire_for
+from .common import parse_date as _date
 
 
 def render_text(d: dict[str, Any], lang: str = "ja") -> str:
@@ -129,11 +129,11 @@ def init_app(app: Flask) -> None:
                        "snapshot. Never hand this output to the client.")
     def diagnose_cmd(campaign, as_json, lang, report_date, earlier, everything):
         """Diagnose the latest released snapshot of CAMPAIGN (slug) and recommend where to start."""
-        from .classification import diagnose_options
-        from .recommend.loader import CampaignNotFound, find_campaign
-        from .recommend.sanity import diagnosis_warnings
-        from .recommend.service import diagnose_campaign
-        from .recommend.waves import WaveError, compare
+        from ..classification import diagnose_options
+        from ..recommend.loader import CampaignNotFound, find_campaign
+        from ..recommend.sanity import diagnosis_warnings
+        from ..recommend.service import diagnose_campaign
+        from ..recommend.waves import WaveError, compare
 
         kwargs = {"report_date": _date(report_date), "everything": everything}
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import click
 from flask import Flask
+
+from .common import parse_date
 
 
 def init_app(app: Flask) -> None:
@@ -28,18 +29,13 @@ def init_app(app: Flask) -> None:
 
         Refused while comments of the campaign are not classified yet, unless --allow-pending.
         """
-        from .progress import stages
-        from .recommend.loader import CampaignNotFound
-        from .recommend.sanity import join_sentences, pending_warning
-        from .reports import PendingCommentsError, ReportFontError, render_report_html, render_report_pdf
-        from .reports.render import REPORT_STEPS
+        from ..progress import stages
+        from ..recommend.loader import CampaignNotFound
+        from ..recommend.sanity import join_sentences, pending_warning
+        from ..reports import PendingCommentsError, ReportFontError, render_report_html, render_report_pdf
+        from ..reports.render import REPORT_STEPS
 
-        date = None
-        if report_date:
-            try:
-                date = dt.date.fromisoformat(report_date)
-            except ValueError:
-                raise click.BadParameter(f"not a date (YYYY-MM-DD): {report_date}") from None
+        date = parse_date(report_date)
         try:
             if as_html:
                 output.write_text(render_report_html(campaign, lang, date, consultant,

@@ -7,16 +7,13 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 
-from .models import Campaign
-from .questionnaire import Questionnaire, questionnaire_for
+from ..models import Campaign
+from ..questionnaire import Questionnaire, questionnaire_for
+from .common import campaign_or_fail
 
 
 def _campaign_and_questionnaire(slug: str) -> tuple[Campaign, Questionnaire]:
-    from .workspace import find_campaign
-
-    campaign = find_campaign(slug)
-    if campaign is None:
-        raise click.ClickException(f"no campaign {slug!r}")
+    campaign = campaign_or_fail(slug)
     q = questionnaire_for(current_app.extensions["questionnaires"], campaign)
     if q is None:
         raise click.ClickException(f"campaign {slug!r} uses unknown questionnaire "
@@ -36,7 +33,7 @@ def init_app(app: Flask) -> None:
     @click.option("--with-example", is_flag=True, help="Add one example row.")
     def csv_template_cmd(campaign: str, output: Path | None, lang: str, with_example: bool):
         """Write an empty CSV for CAMPAIGN (slug): one column per item id, UTF-8 with BOM."""
-        from .csv_io import template_csv
+        from ..csv_io import template_csv
 
         _, q = _campaign_and_questionnaire(campaign)
         # The BOM makes Excel read the file as UTF-8 instead of the system code page.
@@ -61,9 +58,9 @@ def init_app(app: Flask) -> None:
         The imported comments are classified before the command ends (with a progress bar on a
         terminal), so `teichaku diagnose` reads them straight away.
         """
-        from .classification import classify_pending, pending_count
-        from .csv_io import CSVImportError, import_csv
-        from .progress import progress
+        from ..classification import classify_pending, pending_count
+        from ..csv_io import CSVImportError, import_csv
+        from ..progress import progress
 
         c, q = _campaign_and_questionnaire(campaign)
         try:

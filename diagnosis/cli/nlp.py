@@ -17,6 +17,8 @@ from flask.cli import with_appcontext
 
 from diagnosis.nlp.embeddings import BUILTIN_BACKENDS
 
+from .common import organisation_or_fail
+
 
 def _models_dir() -> Path:
     """MODELS_DIR from the app config, else <repo>/models."""
@@ -77,7 +79,7 @@ def classify_command(file: Any, backend: str | None, batch_size: int, org_ref: s
         problem = schema_problem(current_app)
         if problem is not None:  # plain classify needs no database; --org does
             raise click.ClickException(problem)
-        org = _organisation(org_ref)
+        org = organisation_or_fail(org_ref)
         clf = classifier_for(org.id)
         click.echo(f"classifying with {org_version(org.id)}", err=True)
         run = clf.classify
@@ -200,15 +202,6 @@ def train_command(backend: str | None, corrections_file: Any, set_default: bool,
     )
 
 
-def _organisation(ref: str) -> Any:
-    from diagnosis.workspace import find_organisation
-
-    org = find_organisation(ref)
-    if org is None:
-        raise click.ClickException(f"no organisation {ref!r} (give its id or exact name)")
-    return org
-
-
 def format_figures(figures: dict, lang: str = "en") -> str:
     """One line: cross-validated accuracy of base and adapted models on the reviewed comments."""
     if figures.get("adapted_accuracy") is None:
@@ -228,7 +221,7 @@ def adapt_command(org_ref: str, queued: bool) -> None:
     figures, and relabel its comments."""
     from diagnosis.adaptation import AdaptError, adapt_organisation
 
-    org = _organisation(org_ref)
+    org = organisation_or_fail(org_ref)
     if queued:
         from diagnosis.jobs import job_queue
 

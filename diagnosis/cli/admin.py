@@ -1,91 +1,26 @@
-"""The ``teichaku`` command: a Flask CLI group over create_app plus the project's own commands."""
+"""Administration commands: organisations, users, campaigns, classification runs, corrections,
+the demo workspace, survey links and invitations."""
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import sys
 
 import click
 from flask import Flask
-from flask.cli import FlaskGroup
 
-from .extensions import db
-from .questionnaire import QuestionnaireError
-
-
-def _create_app() -> Flask:
-    from . import create_app
-
-    return create_app()
-
-
-# Commands that work without the database, or that create and migrate it.
-NO_DATABASE_COMMANDS = frozenset({"db", "shell", "routes", "classify", "evaluate", "train"})
-
-
-class TeichakuGroup(FlaskGroup):
-    """The Flask CLI group, refusing in one line to run a command against a database that is
-    missing or behind its migrations."""
-
-    def resolve_command(self, ctx: click.Context, args: list[str]):
-        name, cmd, rest = super().resolve_command(ctx, args)
-        if name not in NO_DATABASE_COMMANDS and not any(a in ("--help", "-h") for a in rest):
-            from flask.cli import ScriptInfo
-
-            from .ops import schema_problem
-
-            app = ctx.ensure_object(ScriptInfo).load_app()
-            with app.app_context():
-                problem = schema_problem(app)
-            if problem is not None:
-                click.echo(f"error: {problem}", err=True)
-                ctx.exit(1)
-        return name, cmd, rest
-
-
-def main() -> None:
-    """Console-script entry point; start-up errors are printed plainly, not as tracebacks."""
-    from . import ConfigurationError
-
-    group = TeichakuGroup(create_app=_create_app, help="Teichaku (定着) adoption diagnosis.")
-    try:
-        group.main(prog_name="teichaku")
-    except QuestionnaireError as exc:
-        click.echo(f"error: invalid questionnaire: {exc}", err=True)
-        sys.exit(2)
-    except ConfigurationError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
-    except Exception as exc:
-        from .dbfaults import fault_reason, is_transient
-
-        if not is_transient(exc):
-            raise
-        # A lock held too long, a lost connection: the unfinished transaction was rolled back.
-        click.echo(f"error: the database is unavailable ({type(exc).__name__}: {fault_reason(exc)}); "
-                   "the step in progress was not saved; try again in a moment", err=True)
-        sys.exit(1)
-
-
-def _date(value: str | None) -> dt.date | None:
-    if not value:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"not a date (YYYY-MM-DD): {value}") from None
+from ..extensions import db
+from .common import campaign_or_fail, organisation_or_fail
+from .common import parse_date as _date
 
 
 def init_app(app: Flask) -> None:
     """Register the project's commands."""
-    from .workspace import (
+    from ..workspace import (
         WorkspaceError,
         create_campaign,
         create_organisation,
         create_user,
-        find_campaign,
-        find_organisation,
         survey_url,
     )
 
@@ -98,7 +33,7 @@ def init_app(app: Flask) -> None:
     @click.option("--consultant", "consultants", multiple=True, help="E-mail of a consultant to assign.")
     def create_org_cmd(name, employees, rollout, name_en, tool, consultants):
         """Create a client organisation."""
-        from .workspace import find_user
+        from ..workspace import find_user
 
         try:
             org = create_organisation(name, employees, _date(rollout), name_en, tool)
@@ -122,9 +57,7 @@ def init_app(app: Flask) -> None:
         """Create a consultant or DX lead login."""
         organisations = []
         for ref in orgs:
-            org = find_organisation(ref)
-            if org is None:
-                raise click.ClickException(f"no organisation {ref!r}")
+            org = organisation_or_fail(ref)
             organisations.append(org)
         if role == "dx_lead" and len(organisations) != 1:
             raise click.ClickException("a DX lead belongs to exactly one organisation (--org)")
@@ -136,7 +69,7 @@ def init_app(app: Flask) -> None:
         click.echo(f"user {user.id}: {user.email} ({user.role})")
 
     def _user_or_fail(email: str):
-        from .workspace import find_user
+        from ..workspace import find_user
 
         user = find_user(email)
         if user is None:
@@ -148,7 +81,7 @@ def init_app(app: Flask) -> None:
     @click.password_option(envvar="TEICHAKU_NEW_PASSWORD", help="New password (or TEICHAKU_NEW_PASSWORD).")
     def set_password_cmd(email, password):
         """Give a user a new password; their existing sessions end."""
-        from .workspace import set_user_password
+        from ..workspace import set_user_password
 
         user = _user_or_fail(email)
         try:
@@ -176,7 +109,7 @@ def init_app(app: Flask) -> None:
 
         import qrcode
 
-        from .auth import new_totp_secret, totp_uri
+        from ..auth import new_totp_secret, totp_uri
 
         user = _user_or_fail(email)
         if not user.is_consultant:
@@ -217,9 +150,7 @@ def init_app(app: Flask) -> None:
     @click.option("--languages", default="ja,en", show_default=True)
     def create_campaign_cmd(org, slug, name, questionnaire, opens, closes, languages):
         """Create a survey wave for ORG (id or name) and print its survey link."""
-        organisation = find_organisation(org)
-        if organisation is None:
-            raise click.ClickException(f"no organisation {org!r}")
+        organisation = organisation_or_fail(org)
         try:
             campaign = create_campaign(organisation, slug, name or slug, questionnaire,
                                        _date(opens), _date(closes), languages)
@@ -235,8 +166,8 @@ def init_app(app: Flask) -> None:
                   help="Also relabel comments classified by another model version than the active one.")
     def classify_pending_cmd(limit, stale):
         """Classify every stored comment that has not been classified yet."""
-        from .classification import classify_pending, pending_count, reclassify_stale, stale_count
-        from .progress import progress
+        from ..classification import classify_pending, pending_count, reclassify_stale, stale_count
+        from ..progress import progress
 
         total = pending_count()
         with progress(total if limit is None else min(total, limit), "classifying", "comment") as bar:
@@ -252,7 +183,7 @@ def init_app(app: Flask) -> None:
     @click.option("--no-classify", is_flag=True, help="Leave comments pending.")
     def demo_cmd(responses, no_classify):
         """Create (or refresh) the demo workspace; safe to run again."""
-        from .demo import build_demo
+        from ..demo import build_demo
 
         if app.config.get("ENV_NAME") != "development" and not app.testing:
             # The demo logins have published passwords: never create them on a real server.
@@ -277,11 +208,9 @@ def init_app(app: Flask) -> None:
 
         They train and measure ORG's adapted classifier only, outside any campaign's responses:
         no diagnosis shows them. Nothing is stored if a line is invalid."""
-        from .adaptation import ImportProblem, import_examples, read_examples, reviewed_count
+        from ..adaptation import ImportProblem, import_examples, read_examples, reviewed_count
 
-        org = find_organisation(org_ref)
-        if org is None:
-            raise click.ClickException(f"no organisation {org_ref!r} (give its id or exact name)")
+        org = organisation_or_fail(org_ref)
         try:
             pairs = read_examples(file)
         except ImportProblem as exc:
@@ -301,18 +230,14 @@ def init_app(app: Flask) -> None:
         """Export labelled comments as JSON Lines (one example per line, with its organisation)."""
         import json
 
-        from .corrections import export_rows
+        from ..corrections import export_rows
 
         org_id = campaign_id = None
         if org_ref:
-            org = find_organisation(org_ref)
-            if org is None:
-                raise click.ClickException(f"no organisation {org_ref!r}")
+            org = organisation_or_fail(org_ref)
             org_id = org.id
         if campaign_slug:
-            campaign = find_campaign(campaign_slug)
-            if campaign is None:
-                raise click.ClickException(f"no campaign {campaign_slug!r}")
+            campaign = campaign_or_fail(campaign_slug)
             campaign_id = campaign.id
         rows = export_rows(self_labelled=self_labelled, organisation_id=org_id,
                            campaign_id=campaign_id)
@@ -330,9 +255,7 @@ def init_app(app: Flask) -> None:
     @click.argument("slug")
     def campaign_link_cmd(slug):
         """Print the survey link of a campaign."""
-        campaign = find_campaign(slug)
-        if campaign is None:
-            raise click.ClickException(f"no campaign {slug!r}")
+        campaign = campaign_or_fail(slug)
         click.echo(survey_url(campaign))
 
     @app.cli.command("invite")
@@ -352,11 +275,9 @@ def init_app(app: Flask) -> None:
         import csv
         import os
 
-        from .invitations import create_invitations, invitation_counts, invitation_url
+        from ..invitations import create_invitations, invitation_counts, invitation_url
 
-        campaign = find_campaign(slug)
-        if campaign is None:
-            raise click.ClickException(f"no campaign {slug!r}")
+        campaign = campaign_or_fail(slug)
         if output != "-" and os.path.exists(output):
             # Overwriting would lose links that are already valid and shown nowhere else.
             raise click.ClickException(f"{output} exists; choose another file")
