@@ -15,8 +15,9 @@ from sqlalchemy import select
 
 from .extensions import db
 from .models import Campaign, Comment, utcnow
+from .vocabulary import LABELS
 
-CORRECTABLE = ("purpose", "leadership", "support", "other")
+CORRECTABLE = LABELS
 
 
 class CorrectionError(ValueError):

@@ -29,6 +29,7 @@ from .questionnaire import Questionnaire
 from .recommend.anonymity import COMMENT_FIELD, shuffle_key
 from .recommend.redact import redact
 from .recommend.service import Diagnosis
+from .vocabulary import CAUSES, OTHER
 
 BOM = "\ufeff"
 # A spreadsheet starts a formula at = + - @; full-width and small forms (＝ ＋ － ＠ ﹦ …) are
@@ -178,8 +179,8 @@ def diagnosis_csv(diag: dict[str, Any], comparison: dict[str, Any] | None, lang:
     rows.append([t("セグメント", "Segment field"), t("値", "Value"), t("非表示", "Suppressed"),
                  t("回答数", "Responses")]
                 + [f"{cause_name(c, lang)} ({t('スコア', 'score')})"
-                   for c in ("purpose", "leadership", "support")]
-                + [f"{cause_name('other', lang)} ({t('割合', 'share')})"])
+                   for c in CAUSES]
+                + [f"{cause_name(OTHER, lang)} ({t('割合', 'share')})"])
     for fld, views in (diag.get("segments") or {}).items():
         for s in views:
             if s.get("suppressed"):
@@ -188,8 +189,8 @@ def diagnosis_csv(diag: dict[str, Any], comparison: dict[str, Any] | None, lang:
             causes = s.get("causes") or {}
             rows.append([fld, s["label"], False, s.get("n")]
                         + [_num((causes.get(c) or {}).get("score"))
-                           for c in ("purpose", "leadership", "support")]
-                        + [_num((causes.get("other") or {}).get("share"))])
+                           for c in CAUSES]
+                        + [_num((causes.get(OTHER) or {}).get("share"))])
     rows.append([])
     if diag.get("recommendations"):
         rows.append([t("順位", "Rank"), t("施策", "Remedy"), "id", t("スコア", "Score"),

@@ -12,9 +12,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .extensions import db
+from .vocabulary import SEGMENT_FIELDS  # re-exported: the models name these columns
 
 ROLES = ("consultant", "dx_lead")
-SEGMENT_FIELDS = ("department", "role", "age_band", "tenure")
 
 
 def utcnow() -> dt.datetime:

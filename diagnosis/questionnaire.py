@@ -14,15 +14,14 @@ from typing import Any
 
 import yaml
 
-CAUSES = ("purpose", "leadership", "support")
+from .vocabulary import CAUSES, DONT_KNOW, OTHER, SUPPORT_REMEDIES
+
 # Causes a checklist option may name: the three plus "other" (none of them).
-OPTION_CAUSES = CAUSES + ("other",)
-# Remedies a support option may point to (the support cause splits between these two).
-SUPPORT_REMEDIES = ("training", "help_desk")
+OPTION_CAUSES = CAUSES + (OTHER,)
+# A support option may point to one of SUPPORT_REMEDIES (the support cause splits between them).
 ITEM_TYPES = ("choice", "multi_choice", "likert", "text", "segment")
 KINDS = ("survey", "interview_guide")
 LANGS = ("ja", "en")
-DONT_KNOW = "dk"
 PREFER_NOT = "prefer_not"
 MAX_TEXT_LENGTH = 5000
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,63}$")

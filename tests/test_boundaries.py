@@ -21,7 +21,7 @@ HEAVY_TOOLS = {"diagnosis.nlp.build_e5", "diagnosis.nlp.finetune", "diagnosis.nl
 
 
 def pure_modules() -> list[str]:
-    names = ["diagnosis", "diagnosis.review"]
+    names = ["diagnosis", "diagnosis.review", "diagnosis.vocabulary"]
     for package in ("nlp", "recommend"):
         names.append(f"diagnosis.{package}")
         for info in pkgutil.iter_modules([str(ROOT / "diagnosis" / package)]):

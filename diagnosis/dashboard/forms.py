@@ -18,6 +18,7 @@ from wtforms.validators import Email, InputRequired, Length, NumberRange, Option
 
 from ..i18n import LazyPick, gettext
 from ..passwords import MIN_LENGTH, password_problem
+from ..vocabulary import LABELS
 
 
 def _req():
@@ -79,8 +80,7 @@ class ConfirmForm(FlaskForm):
 class CorrectionForm(FlaskForm):
     """A human correction of one comment's cause ('' clears the correction)."""
 
-    label = SelectField("label", choices=[("purpose", "purpose"), ("leadership", "leadership"),
-                                          ("support", "support"), ("other", "other"), ("", "")])
+    label = SelectField("label", choices=[(c, c) for c in LABELS] + [("", "")])
     next = HiddenField("next")
 
 
@@ -88,8 +88,7 @@ class ReviewForm(FlaskForm):
     """One review decision: a cause, or '' to confirm the model's; ``after`` is the comment to
     show next (the queue's neighbour the reviewer was heading to)."""
 
-    label = SelectField("label", choices=[("", ""), ("purpose", "purpose"), ("leadership", "leadership"),
-                                          ("support", "support"), ("other", "other")])
+    label = SelectField("label", choices=[("", "")] + [(c, c) for c in LABELS])
     after = HiddenField("after")
 
 

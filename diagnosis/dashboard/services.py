@@ -32,6 +32,7 @@ from ..recommend.redact import redact
 from ..recommend.sanity import DataWarning, diagnosis_warnings
 from ..recommend.service import Diagnosis, diagnose_campaign
 from ..recommend.waves import WaveComparison, WaveError, compare
+from ..vocabulary import LABELS, UNCLEAR
 from ..workspace import earlier_wave
 
 PAGE_SIZE = 50
@@ -39,7 +40,7 @@ MAX_UPLOAD_BYTES = 200_000
 CONFIDENCE_BANDS: dict[str, tuple[float, float]] = {
     "high": (0.8, 1.01), "medium": (0.5, 0.8), "low": (0.0, 0.5),
 }
-CAUSE_FILTERS = ("purpose", "leadership", "support", "other", "unclear", "pending", "corrected")
+CAUSE_FILTERS = (*LABELS, UNCLEAR, "pending", "corrected")
 SOURCES = ("survey", "interview")
 
 

@@ -22,6 +22,7 @@ from ..models import SEGMENT_FIELDS, Campaign
 from ..recommend.redact import redact
 from ..recommend.sanity import pending_warning
 from ..security import safe_next
+from ..vocabulary import LABELS
 from ..workspace import survey_url
 from . import bp, services
 from .forms import ConfirmForm, CorrectionForm, InterviewForm, NoteForm
@@ -44,7 +45,7 @@ def _helpers() -> dict[str, Any]:
         return pb.text(f"segment_field_{field}", lang or current_lang())
 
     return {"cause_label": cause_label, "field_label": field_label,
-            "causes": ("purpose", "leadership", "support", "other")}
+            "causes": LABELS}
 
 
 @bp.app_template_filter("redact")

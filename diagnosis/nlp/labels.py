@@ -2,5 +2,6 @@
 
 from __future__ import annotations
 
-LABELS: tuple[str, ...] = ("purpose", "leadership", "support", "other")
-UNCLEAR = "unclear"
+from diagnosis.vocabulary import LABELS, UNCLEAR
+
+__all__ = ["LABELS", "UNCLEAR"]

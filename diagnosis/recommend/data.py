@@ -6,11 +6,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-CAUSES: tuple[str, ...] = ("purpose", "leadership", "support")
-LABELS: tuple[str, ...] = CAUSES + ("other",)
-UNCLEAR = "unclear"  # the classifier's label when it is not confident enough
-USAGE_CODES: tuple[str, ...] = ("never", "tried_once", "monthly", "weekly", "daily")
-SEGMENT_FIELDS: tuple[str, ...] = ("department", "role", "age_band", "tenure")
+from ..vocabulary import CAUSES, LABELS, SEGMENT_FIELDS, UNCLEAR, USAGE_CODES
+
+__all__ = ["CAUSES", "LABELS", "SEGMENT_FIELDS", "UNCLEAR", "USAGE_CODES"]
 
 
 @dataclass(frozen=True)

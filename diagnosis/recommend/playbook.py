@@ -11,9 +11,9 @@ from typing import Any
 
 import yaml
 
+from ..vocabulary import REMEDIES
 from .data import CAUSES, LABELS
 
-REMEDIES: tuple[str, ...] = ("success_stories", "training", "help_desk")
 PREREQUISITES: tuple[str, ...] = ("executive_sponsorship", "governance_first")
 SUPPORTING: tuple[str, ...] = ("manual", "monthly_review", "three_month_review", "governance")
 LANGS = ("ja", "en")
