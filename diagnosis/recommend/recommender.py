@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..vocabulary import SUPPORT_REMEDIES
 from .aggregate import GroupStats, SelfReport
 from .data import CAUSES, OrgContext
 from .diagnose import MIXED, CauseScore, Dominance, SupportSplit
@@ -199,7 +200,7 @@ def _top_reason(sr: SelfReport, remedy: str, pb: Playbook, dom: Dominance) -> st
     """The most ticked checklist option that speaks for a remedy: for training and help desk the
     options pointing to them, otherwise the options of the remedy's causes (the dominant or
     leading cause's first)."""
-    if remedy in ("training", "help_desk"):
+    if remedy in SUPPORT_REMEDIES:
         return sr.top_option(o.code for o in sr.spec.options if o.remedy == remedy)
     causes = list(pb.remedy(remedy)["causes"])
     lead = dom.cause if dom.cause != MIXED else dom.top
