@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from .extensions import db
 from .models import Campaign, Comment, Organisation, OrgExample, OrgModel, utcnow
@@ -56,17 +57,34 @@ def examples(organisation_id: int) -> list[Example]:
     from .nlp.labels import LABELS
 
     out: list[Example] = []
-    comments = db.session.scalars(_org_comments(organisation_id).order_by(Comment.id))
+    comments = list(db.session.scalars(_org_comments(organisation_id).order_by(Comment.id)))
     weak: list[Example] = []
+    released = _released_responses({c.campaign_id for c in comments if c.self_label in LABELS})
     for c in comments:
         if c.corrected_label in LABELS:
             out.append(Example(c.text, c.corrected_label, 1.0, True))
-        elif c.self_label in LABELS:
+        elif c.self_label in LABELS and c.response_id in released:
             weak.append(Example(c.text, c.self_label, SELF_LABEL_WEIGHT, False))
     imported = db.session.scalars(select(OrgExample).where(OrgExample.organisation_id == organisation_id)
                                   .order_by(OrgExample.id))
     out.extend(Example(e.text, e.label, 1.0, True) for e in imported)
     return out + weak
+
+
+def _released_responses(campaign_ids: set[int]) -> set[int]:
+    """Responses of these campaigns whose comments their released snapshots show: a self-label of
+    a response still held back must not move the labels of released ones (results move in steps)."""
+    from .recommend.anonymity import Thresholds, release_plan
+    from .recommend.loader import load_campaign
+    from .recommend.playbook import load_playbook
+
+    cfg = current_app.config
+    th = Thresholds.make(cfg.get("MIN_GROUP"), cfg.get("MIN_COMMENTS_GROUP"), load_playbook().section("anonymity"))
+    out: set[int] = set()
+    for cid in campaign_ids:
+        data = load_campaign(db.session.get(Campaign, cid), session=db.session, release_min_group=th.min_group)
+        out |= set(release_plan(data.responses, th.min_group).comment_members)
+    return out
 
 
 def reviewed_count(organisation_id: int) -> int:
@@ -92,10 +110,18 @@ def org_model(organisation_id: int) -> OrgModel | None:
 
 
 def new_reviews(organisation_id: int) -> int:
-    """Reviews the organisation's model has not learned from yet."""
+    """Reviews the organisation's model has not learned from: made or changed since it was
+    trained (an undone review counts as one change)."""
     record = org_model(organisation_id)
-    total = reviewed_count(organisation_id)
-    return total if record is None else max(0, total - record.n_reviewed)
+    if record is None:
+        return reviewed_count(organisation_id)
+    since = record.reviewed_through or dt.datetime.min
+    changed = db.session.scalar(_org_comments(organisation_id).where(Comment.corrected_at > since)
+                                .with_only_columns(func.count())) or 0
+    imported = db.session.scalar(select(func.count()).select_from(OrgExample).where(
+        OrgExample.organisation_id == organisation_id, OrgExample.created_at > since)) or 0
+    undone = max(0, record.n_reviewed - reviewed_count(organisation_id))  # reviews taken back
+    return changed + imported + undone
 
 
 def _base():
@@ -136,6 +162,12 @@ def classifier_for(organisation_id: int | None):
     from .nlp.adapt import AdaptedHead, adapted_classifier
 
     base, version = _base()
+    if version != base_version():  # the base was retrained since this process loaded it
+        from .nlp import clear_cache
+
+        clear_cache()
+        forget_loaded()
+        base, version = _base()
     if organisation_id is None:
         return base
     wanted = org_version(organisation_id)
@@ -145,6 +177,8 @@ def classifier_for(organisation_id: int | None):
         clf = _LOADED.get(organisation_id)
         if clf is None or clf.version_ != wanted:
             record = org_model(organisation_id)
+            if record is None or record.version != wanted or record.base_version != version:
+                return base  # changed under us (a new adaptation or base): the base is safe
             head = AdaptedHead.from_bytes(record.head, base.head, version)
             clf = _LOADED[organisation_id] = adapted_classifier(base, head, record.version)
     return clf
@@ -259,7 +293,7 @@ def adapt_organisation(organisation_id: int, relabel: bool = True) -> AdaptResul
     n_reviewed = sum(1 for r in rows if r.reviewed)
     if n_reviewed < minimum:
         raise AdaptError(f"{n_reviewed} reviewed comment(s): at least {minimum} are needed to adapt")
-    start = time.perf_counter()
+    start, started_at = time.perf_counter(), utcnow()
     through = _newest_review(organisation_id)
     base, version = _base()
     X = answer_features(base, [r.text for r in rows])
@@ -275,13 +309,25 @@ def adapt_organisation(organisation_id: int, relabel: bool = True) -> AdaptResul
     wild_X, truth = _wild_features(base, version)
     errors = _error_bytes(head, wild_X, truth) if wild_X is not None else None
     seconds = round(time.perf_counter() - start, 2)
-    record = org_model(organisation_id) or OrgModel(organisation_id=organisation_id)
+    db.session.expire_all()  # see what another adaptation may have stored meanwhile
+    record = org_model(organisation_id)
+    if record is not None and record.trained_at > started_at:
+        # Two adaptations ran at once (two worker threads, the CLI): the later start, which saw
+        # more reviews, wins; this one stores nothing.
+        log.info("adaptation of organisation %s superseded by a newer one", organisation_id)
+        return AdaptResult(organisation_id, record.version, record.in_use, record.n_reviewed,
+                           record.n_self_labelled, record.figures or {}, seconds, 0)
+    record = record or OrgModel(organisation_id=organisation_id)
     record.base_version, record.version, record.head, record.errors = version, new_version, data, errors
     record.n_reviewed, record.n_self_labelled = n_reviewed, len(rows) - n_reviewed
     record.reviewed_through, record.figures, record.in_use = through, figures.to_dict(), in_use
     record.seconds, record.trained_at = seconds, utcnow()
     db.session.add(record)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:  # another adaptation inserted the organisation's first record first
+        db.session.rollback()
+        raise AdaptError("another adaptation of this organisation finished first; nothing stored") from None
     forget_loaded()
     log_event("organisation_adapted", organisation_id=organisation_id, version=new_version,
               in_use=in_use, n_reviewed=n_reviewed, seconds=seconds, **{
@@ -295,9 +341,26 @@ def adapt_organisation(organisation_id: int, relabel: bool = True) -> AdaptResul
                        figures.to_dict(), seconds, relabelled)
 
 
+def readapt_all() -> int:
+    """After the base model changed: adapt every organisation that had an adapted model again, on
+    the new base (a correction is made for one base). One organisation's failure is logged and the
+    others go on; returns how many were adapted. Relabelling is the caller's."""
+    forget_loaded()
+    done = 0
+    for org_id in db.session.scalars(select(OrgModel.organisation_id)).all():
+        try:
+            adapt_organisation(org_id, relabel=False)
+            done += 1
+        except Exception:  # noqa: BLE001 - the others must still be adapted; this one keeps the base
+            db.session.rollback()
+            log.exception("organisation %s not re-adapted on the new base model", org_id)
+    return done
+
+
 def schedule_adaptation(organisation_id: int, force: bool = False) -> bool:
-    """After a review is committed: ask for an adaptation every ADAPT_EVERY new reviews (or now,
-    with ``force``), as configured by ADAPT_ON_REVIEW ("queue", "sync" or "off"). Never raises:
+    """After a review is committed: ask for an adaptation once ADAPT_EVERY reviews are new or
+    changed since the model was trained (or now, with ``force``), as configured by ADAPT_ON_REVIEW
+    ("queue", "sync" or "off"). Never raises:
     the review is stored whatever happens here. Returns whether an adaptation was asked for."""
     cfg = current_app.config
     mode = cfg.get("ADAPT_ON_REVIEW", "queue")
@@ -307,8 +370,8 @@ def schedule_adaptation(organisation_id: int, force: bool = False) -> bool:
     every = max(1, int(cfg.get("ADAPT_EVERY", 10)))
     if reviewed_count(organisation_id) < int(cfg.get("ADAPT_MIN_REVIEWED", 10)) or fresh == 0:
         return False
-    if not force and fresh % every != 0:
-        return False
+    if not force and fresh < every:
+        return False  # a job already asked for skips itself once the model knows every review
     try:
         if mode == "sync":
             adapt_organisation(organisation_id)

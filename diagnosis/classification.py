@@ -27,12 +27,15 @@ def configured_backend() -> str | None:
     return None if backend in (None, "", "default") else backend
 
 
-def _classify_texts(texts: list[str], organisation_id: int | None = None) -> list:
-    """Classify with the organisation's classifier: its adapted one when it has one in use, else
-    the base model (imported lazily: the model is heavy and loaded once per process)."""
+def _classify_texts(texts: list[str], organisation_id: int | None = None) -> tuple[list, str | None]:
+    """Classify with the organisation's classifier (its adapted one when it has one in use, else
+    the base model; imported lazily: the model is heavy and loaded once per process). Returns the
+    results and the version of the classifier that made them: the one stamped on the comments,
+    even if an adaptation lands meanwhile."""
     from .adaptation import classifier_for
 
-    return classifier_for(organisation_id).classify(list(texts))
+    clf = classifier_for(organisation_id)
+    return clf.classify(list(texts)), getattr(clf, "version_", None)
 
 
 def active_model_version(organisation_id: int | None = None) -> str | None:
@@ -106,8 +109,7 @@ def _by_organisation(comments: Sequence[Comment]) -> dict[int | None, list[Comme
 def classify_comments(comments: Sequence[Comment]) -> int:
     """Classify the given comments in place (not committed). Returns how many were labelled."""
     for org, group in _by_organisation(comments).items():
-        results = _classify_texts([c.text for c in group], org)
-        version = active_model_version(org)
+        results, version = _classify_texts([c.text for c in group], org)
         for comment, result in zip(group, results, strict=True):
             for key, value in _label_values(result, version).items():
                 setattr(comment, key, value)
@@ -174,8 +176,7 @@ def classify_claimed(token: str) -> list[int]:
     labelled: list[tuple[Comment, Any, str | None]] = []
     try:
         for org, group in groups.items():
-            results = _classify_texts([c.text for c in group], org)
-            version = active_model_version(org)
+            results, version = _classify_texts([c.text for c in group], org)
             labelled.extend((c, r, version) for c, r in zip(group, results, strict=True))
     except Exception:
         release_claim(token)  # the model failed here: leave the batch to the next run at once
@@ -291,9 +292,9 @@ def reclassify_stale(batch_size: int = 256, on_progress: ProgressCallback | None
             batch = list(db.session.scalars(stmt))
             if not batch:
                 break
-            results = _classify_texts([c.text for c in batch], org)
+            results, used = _classify_texts([c.text for c in batch], org)
             for comment, result in zip(batch, results, strict=True):
-                for key, value in _label_values(result, version).items():
+                for key, value in _label_values(result, used).items():
                     setattr(comment, key, value)
             db.session.commit()
             total += len(batch)

@@ -127,6 +127,7 @@ class JobQueue:
         return n
 
     def _run_retrain(self, backend: str | None, corrections: list[dict] | None, set_default: bool) -> None:
+        from .adaptation import readapt_all
         from .classification import reclassify_stale
         from .nlp import clear_cache
         from .nlp.training import train
@@ -135,30 +136,10 @@ class JobQueue:
             entry = train(Path(self.app.config["MODELS_DIR"]), backend, corrections=corrections,
                           set_default=set_default)
             clear_cache()
-            readapted = self._readapt_all()
+            readapted = readapt_all()
             relabelled = reclassify_stale()
         log_event("retrained", file=entry["file"], n_train=entry["n_train"],
                   n_corrections=entry["n_corrections"], relabelled=relabelled, readapted=readapted)
-
-    @staticmethod
-    def _readapt_all() -> int:
-        """After the base model changed, adapt every organisation that had an adapted model
-        again on the new base (its old correction was made for the old one)."""
-        from sqlalchemy import select
-
-        from .adaptation import AdaptError, adapt_organisation, forget_loaded
-        from .extensions import db
-        from .models import OrgModel
-
-        forget_loaded()
-        done = 0
-        for org_id in db.session.scalars(select(OrgModel.organisation_id)).all():
-            try:
-                adapt_organisation(org_id, relabel=False)
-                done += 1
-            except AdaptError as exc:
-                log.info("organisation %s not re-adapted: %s", org_id, exc)
-        return done
 
     def _run_adapt(self, organisation_id: int) -> None:
         from .adaptation import AdaptError, adapt_organisation, new_reviews, org_model, org_version

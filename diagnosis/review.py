@@ -111,8 +111,10 @@ def order(candidates: Iterable[Candidate], threshold: float, limit: int | None =
 
 def agreement(reviews: Iterable[tuple[str | None, str | None]]) -> tuple[int, float | None]:
     """From ``(model label when reviewed, human label)`` pairs: how many reviews, and the share in
-    which the person kept the model's label (None before any review)."""
+    which the person kept the model's label, over the reviews that recorded it (corrections made
+    before the review queue did not; None when no review did)."""
     pairs = [(m, h) for m, h in reviews if h is not None]
-    if not pairs:
-        return 0, None
-    return len(pairs), sum(1 for m, h in pairs if m == h) / len(pairs)
+    known = [(m, h) for m, h in pairs if m is not None]
+    if not known:
+        return len(pairs), None
+    return len(pairs), sum(1 for m, h in known if m == h) / len(known)

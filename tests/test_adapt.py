@@ -255,3 +255,32 @@ def test_reviews_trigger_adaptation_and_the_dashboard_shows_the_figures(small_gr
     assert 'data-testid="adapted-accuracy"' in html and "20" in html
     dash = client.get(f"/campaigns/{world['campaign_a']}").get_data(as_text=True)
     assert 'data-testid="adaptation"' in dash and 'data-testid="adapted-accuracy"' in dash
+
+
+def test_a_review_of_a_label_that_changed_meanwhile_is_not_stored_and_undo_keeps_later_edits(
+        small_groups, client, world):
+    app = small_groups
+    app.config["ADAPT_ON_REVIEW"] = "off"
+    add_comments(app, world["campaign_a"], [t for t, _ in JARGON[:4]])
+    login(client, world["lead_a"])
+    url = f"/campaigns/{world['campaign_a']}/review"
+    cid = queue_ids(client.get(url).get_data(as_text=True))[0]
+    with app.app_context():
+        stored = db.session.get(Comment, cid).label
+    seen = next(c for c in ("purpose", "leadership", "support", "other") if c != stored)
+    # the page showed `seen`; the stored label is another (an adaptation relabelled it)
+    r = client.post(f"{url}/{cid}", data={"label": "", "shown": seen})
+    assert r.status_code == 302 and f"at={cid}" in r.headers["Location"]
+    with app.app_context():
+        assert db.session.get(Comment, cid).corrected_label is None
+    assert client.post(f"{url}/{cid}", data={"label": "", "shown": stored}).status_code == 302
+    # someone else corrects the same comment afterwards: undo leaves their decision alone
+    other = next(c for c in ("purpose", "leadership", "support", "other") if c != stored)
+    with app.app_context():
+        from diagnosis.corrections import record_correction
+
+        record_correction(db.session.get(Comment, cid), other, None)
+        db.session.commit()
+    client.post(f"{url}/undo", data={})
+    with app.app_context():
+        assert db.session.get(Comment, cid).corrected_label == other

@@ -55,7 +55,7 @@ class FakeResult:
 
 def test_leases_split_work_between_workers_and_a_dead_workers_lease_runs_out(app, world, monkeypatch):
     """Unit level (a fake model for speed; the process test below uses the real one)."""
-    monkeypatch.setattr(classification, "_classify_texts", lambda texts, org=None: [FakeResult(t) for t in texts])
+    monkeypatch.setattr(classification, "_classify_texts", lambda texts, org=None: ([FakeResult(t) for t in texts], "fake:1"))
     ids = add_pending(app, world["campaign_a"], 5)  # 10 comments
     app.config["CLASSIFY_LEASE_SECONDS"] = 60
     with app.app_context():

@@ -48,3 +48,5 @@ def test_order_is_stable_and_limited():
 def test_agreement_counts_reviews_only():
     assert agreement([]) == (0, None)
     assert agreement([("support", "support"), ("purpose", "leadership"), ("other", None)]) == (2, 0.5)
+    # a correction made before the queue recorded the model's label counts, but not in the share
+    assert agreement([(None, "support"), ("purpose", "purpose")]) == (2, 1.0)

@@ -16,11 +16,10 @@ from flask import Flask
 def _warm_model(app: Flask) -> str | None:
     """Load the classifier now, so a broken model stops the worker at start, not at the first
     job; returns its version."""
-    from ..classification import _classify_texts, active_model_version
+    from ..classification import _classify_texts
 
     with app.app_context():
-        _classify_texts(["準備"])
-        return active_model_version()
+        return _classify_texts(["準備"])[1]
 
 
 def init_app(app: Flask) -> None:

@@ -200,6 +200,16 @@ def train_command(backend: str | None, corrections_file: Any, set_default: bool,
         f"CV macro-F1 {cv['macro_f1']:.3f}, {figures or 'no evaluation sets'}, "
         f"unclear below {entry['unclear_threshold']:.3f}"
     )
+    from diagnosis.ops import schema_problem
+
+    if "sqlalchemy" in current_app.extensions and schema_problem(current_app) is None:
+        # a database with organisations to re-adapt (training itself needs none)
+        from diagnosis.adaptation import readapt_all
+
+        n = readapt_all()
+        if n:
+            click.echo(f"re-adapted {n} organisation(s) to the new base model; relabel their comments "
+                       "with `teichaku classify-pending --stale` (the worker's retrain does it itself)")
 
 
 def format_figures(figures: dict, lang: str = "en") -> str:

@@ -85,11 +85,13 @@ class CorrectionForm(FlaskForm):
 
 
 class ReviewForm(FlaskForm):
-    """One review decision: a cause, or '' to confirm the model's; ``after`` is the comment to
-    show next (the queue's neighbour the reviewer was heading to)."""
+    """One review decision: a cause, or '' to confirm the model's label the reviewer was shown
+    (``shown``); ``after`` is the comment to show next (the queue's neighbour the reviewer was
+    heading to)."""
 
     label = SelectField("label", choices=[("", "")] + [(c, c) for c in LABELS])
     after = HiddenField("after")
+    shown = HiddenField("shown")  # the model's label the reviewer saw
 
 
 class InterviewForm(FlaskForm):

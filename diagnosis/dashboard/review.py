@@ -75,7 +75,15 @@ def review_decide(campaign_id: int, comment_id: int):
     comment = _allowed(campaign, comment_id)
     if comment is None:
         abort(404)
+    if form.shown.data and form.shown.data != comment.label:
+        # Relabelled (an adaptation landed) while the page was open: the reviewer judged another
+        # label than the one now stored. Show the comment again rather than guess.
+        flash(pick("このコメントの判定が更新されました。もう一度確認してください。",
+                   "The model's call on this comment changed meanwhile; please look again."), "error")
+        return redirect(url_for("dashboard.review", campaign_id=campaign.id, at=comment.id))
     label = form.label.data or comment.label
+    if not label:
+        abort(400)
     before = comment.corrected_label
     try:
         record_correction(comment, label, current_user.id)
@@ -85,7 +93,7 @@ def review_decide(campaign_id: int, comment_id: int):
         return redirect(url_for("dashboard.review", campaign_id=campaign.id, at=comment.id))
     db.session.commit()
     stack = (session.get(_undo_key(campaign)) or [])[-(UNDO_DEPTH - 1):]
-    stack.append([comment.id, before])
+    stack.append([comment.id, before, label])
     session[_undo_key(campaign)] = stack
     schedule_adaptation(campaign.organisation_id)
     nxt = form.after.data
@@ -103,11 +111,16 @@ def review_undo(campaign_id: int):
     stack = session.get(_undo_key(campaign)) or []
     if not stack:
         return redirect(url_for("dashboard.review", campaign_id=campaign.id))
-    comment_id, before = stack.pop()
+    comment_id, before, made = (stack.pop() + [None])[:3]
     session[_undo_key(campaign)] = stack
     comment = _allowed(campaign, comment_id)
     if comment is None:
         abort(404)
+    if made is not None and comment.corrected_label != made:
+        # Someone (or another tab) changed this review since: their decision stands.
+        flash(pick("このコメントはその後ほかの操作で変更されたため、取り消しませんでした。",
+                   "This comment was changed since by someone else, so it was not taken back."), "error")
+        return redirect(url_for("dashboard.review", campaign_id=campaign.id, at=comment.id))
     record_correction(comment, before, current_user.id if before else None)
     db.session.commit()
     flash(pick("直前の判断を取り消しました。", "The last decision was taken back."), "success")

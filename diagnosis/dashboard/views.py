@@ -11,6 +11,7 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_login import current_user, login_required
 
 from .. import charts
+from ..adaptation import schedule_adaptation
 from ..auth import campaign_or_404, consultant_required
 from ..classification import schedule_classification
 from ..corrections import CorrectionError, record_correction
@@ -159,6 +160,7 @@ def correct_comment(campaign_id: int, comment_id: int):
     except CorrectionError:
         abort(400)
     db.session.commit()
+    schedule_adaptation(campaign.organisation_id)  # a correction here teaches the model too
     flash(pick("分類を修正しました。診断に反映されています。",
                "The cause was corrected; the diagnosis already uses it.") if form.label.data
           else pick("修正を取り消しました。", "The correction was removed."), "success")

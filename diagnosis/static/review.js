@@ -5,6 +5,8 @@ document.addEventListener("DOMContentLoaded", function () {
   var form = document.getElementById("review-form");
   var undo = document.getElementById("undo-form");
   var busy = false;
+  // A page restored from the back-forward cache takes keys again.
+  window.addEventListener("pageshow", function () { busy = false; });
   var go = function (el) {
     if (!el || busy) { return; }
     busy = true;  // one decision per page: a held key never sends two
