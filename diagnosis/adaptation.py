@@ -74,16 +74,11 @@ def examples(organisation_id: int) -> list[Example]:
 def _released_responses(campaign_ids: set[int]) -> set[int]:
     """Responses of these campaigns whose comments their released snapshots show: a self-label of
     a response still held back must not move the labels of released ones (results move in steps)."""
-    from .recommend.anonymity import Thresholds, release_plan
-    from .recommend.loader import load_campaign
-    from .recommend.playbook import load_playbook
+    from .workspace import released_snapshot
 
-    cfg = current_app.config
-    th = Thresholds.make(cfg.get("MIN_GROUP"), cfg.get("MIN_COMMENTS_GROUP"), load_playbook().section("anonymity"))
     out: set[int] = set()
     for cid in campaign_ids:
-        data = load_campaign(db.session.get(Campaign, cid), session=db.session, release_min_group=th.min_group)
-        out |= set(release_plan(data.responses, th.min_group).comment_members)
+        out |= set(released_snapshot(db.session.get(Campaign, cid))[0].comment_members)
     return out
 
 
@@ -109,18 +104,20 @@ def org_model(organisation_id: int) -> OrgModel | None:
     return db.session.scalar(select(OrgModel).where(OrgModel.organisation_id == organisation_id))
 
 
-def new_reviews(organisation_id: int) -> int:
+def new_reviews(organisation_id: int, record: OrgModel | None = None, total: int | None = None) -> int:
     """Reviews the organisation's model has not learned from: made or changed since it was
-    trained (an undone review counts as one change)."""
-    record = org_model(organisation_id)
+    trained (an undone review counts as one change). ``record`` and ``total`` (its model record
+    and ``reviewed_count``) save the queries when the caller has them."""
+    record = record if record is not None else org_model(organisation_id)
+    total = total if total is not None else reviewed_count(organisation_id)
     if record is None:
-        return reviewed_count(organisation_id)
+        return total
     since = record.reviewed_through or dt.datetime.min
     changed = db.session.scalar(_org_comments(organisation_id).where(Comment.corrected_at > since)
                                 .with_only_columns(func.count())) or 0
     imported = db.session.scalar(select(func.count()).select_from(OrgExample).where(
         OrgExample.organisation_id == organisation_id, OrgExample.created_at > since)) or 0
-    undone = max(0, record.n_reviewed - reviewed_count(organisation_id))  # reviews taken back
+    undone = max(0, record.n_reviewed - total)  # reviews taken back
     return changed + imported + undone
 
 
@@ -194,9 +191,10 @@ def summary(organisation_id: int) -> dict[str, Any]:
     """What the dashboard and the PDF say about the organisation's own classifier: reviews,
     whether it was adapted and is in use, and the cross-validated figures."""
     record = org_model(organisation_id)
+    total = reviewed_count(organisation_id)
     cfg = current_app.config
     out: dict[str, Any] = {
-        "reviewed": reviewed_count(organisation_id), "new": new_reviews(organisation_id),
+        "reviewed": total, "new": new_reviews(organisation_id, record, total),
         "min_reviewed": int(cfg.get("ADAPT_MIN_REVIEWED", 10)), "every": int(cfg.get("ADAPT_EVERY", 10)),
         "adapted": record is not None, "figures": None, "in_use": False, "trained_at": None,
         "current": False,
@@ -366,9 +364,10 @@ def schedule_adaptation(organisation_id: int, force: bool = False) -> bool:
     mode = cfg.get("ADAPT_ON_REVIEW", "queue")
     if mode == "off":
         return False
-    fresh = new_reviews(organisation_id)
+    total = reviewed_count(organisation_id)
+    fresh = new_reviews(organisation_id, total=total)
     every = max(1, int(cfg.get("ADAPT_EVERY", 10)))
-    if reviewed_count(organisation_id) < int(cfg.get("ADAPT_MIN_REVIEWED", 10)) or fresh == 0:
+    if total < int(cfg.get("ADAPT_MIN_REVIEWED", 10)) or fresh == 0:
         return False
     if not force and fresh < every:
         return False  # a job already asked for skips itself once the model knows every review

@@ -117,8 +117,8 @@ def _check_vocabulary(app: Flask) -> None:
     """The playbook, the report texts and the trained classifier must name the same causes and
     remedies: a remedy without its report text, or a model whose labels are not the playbook's
     causes, stops start-up with the names involved."""
-    import json
-
+    from .nlp import active_backend
+    from .nlp.metadata import read_metadata
     from .reports.text import missing_remedy_texts
 
     pb = app.extensions["playbook"]
@@ -126,14 +126,12 @@ def _check_vocabulary(app: Flask) -> None:
     if missing:
         raise ConfigurationError(f"the report has no text {', '.join(missing)} for the playbook's remedies "
                                  "(add it to diagnosis/reports/text.py)")
-    # metadata.json read directly: the web process never imports the model stack at start-up
-    path = Path(app.config.get("MODELS_DIR") or "") / "metadata.json"
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
+    models_dir = app.config.get("MODELS_DIR")
+    try:  # metadata.json only: start-up never imports the model stack
+        meta = read_metadata(models_dir) if models_dir else {}
+        backend = active_backend(models_dir, app.config.get("EMBEDDING_MODEL"))
     except (OSError, ValueError):
-        return  # no trained model here (a test, a fresh set-up): nothing to compare yet
-    backend = next((b for b in (app.config.get("EMBEDDING_MODEL"), os.environ.get("TEICHAKU_EMBEDDING_MODEL"))
-                    if b and b != "default"), meta.get("default_backend"))
+        return  # unreadable: the first classification says why
     order = ((meta.get("heads") or {}).get(backend) or {}).get("label_order")
     causes = list(pb.data["causes"])
     if order and sorted(order) != sorted(causes):

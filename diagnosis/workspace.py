@@ -110,6 +110,23 @@ def find_campaign(slug: str) -> Campaign | None:
     return db.session.scalar(select(Campaign).where(Campaign.slug == slug))
 
 
+def released_snapshot(campaign: Campaign):
+    """The campaign's released snapshot (``recommend.anonymity.Release``) and the thresholds it was
+    released with, as its diagnosis releases it (a due step is released first): what the comment
+    pages may show and what adaptation may learn from, without a whole diagnosis."""
+    from .questionnaire import questionnaire_for
+    from .recommend.anonymity import Thresholds, release_plan
+    from .recommend.loader import load_campaign
+    from .recommend.playbook import load_playbook
+
+    cfg = current_app.config
+    th = Thresholds.make(cfg.get("MIN_GROUP"), cfg.get("MIN_COMMENTS_GROUP"),
+                         load_playbook().section("anonymity"))
+    data = load_campaign(campaign, session=db.session, release_min_group=th.min_group,
+                         questionnaire=questionnaire_for(current_app.extensions["questionnaires"], campaign))
+    return release_plan(data.responses, th.min_group), th
+
+
 def earlier_wave(campaign: Campaign) -> Campaign | None:
     """The most recent earlier wave of the same organisation and questionnaire (the dashboard and
     the PDF compare with it)."""

@@ -11,6 +11,7 @@ from flask import abort, flash, redirect, render_template, request, session, url
 from flask_login import current_user, login_required
 
 from ..adaptation import schedule_adaptation
+from ..adaptation import summary as adaptation_summary
 from ..auth import campaign_or_404
 from ..corrections import CorrectionError, record_correction
 from ..extensions import db
@@ -139,7 +140,7 @@ def review_adapt(campaign_id: int):
                    "The classifier is being taught; when it is done, the comments are relabelled "
                    "and the diagnosis follows."), "success")
     else:
-        view = services.adaptation_view(campaign.organisation_id)
+        view = adaptation_summary(campaign.organisation_id)
         flash(pick(f"学習には確認済みコメントが{view['min_reviewed']}件以上必要です（新しい確認は{view['new']}件）。",
                    f"Teaching needs at least {view['min_reviewed']} reviewed comments and new ones "
                    f"({view['new']} new)."), "error")

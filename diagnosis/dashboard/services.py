@@ -16,6 +16,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from ..adaptation import summary as adaptation_summary
 from ..classification import diagnose_options
 from ..extensions import db
 from ..interviews import add_interview
@@ -33,7 +34,7 @@ from ..recommend.sanity import DataWarning, diagnosis_warnings
 from ..recommend.service import Diagnosis, diagnose_campaign
 from ..recommend.waves import WaveComparison, WaveError, compare
 from ..vocabulary import LABELS, UNCLEAR
-from ..workspace import earlier_wave
+from ..workspace import earlier_wave, released_snapshot
 
 PAGE_SIZE = 50
 MAX_UPLOAD_BYTES = 200_000
@@ -429,14 +430,7 @@ class Visibility:
 
 def comment_visibility(campaign: Campaign) -> Visibility:
     """The campaign's released snapshot, as its diagnosis would release it."""
-    from ..recommend.anonymity import Thresholds, release_plan
-    from ..recommend.loader import load_campaign
-
-    cfg = current_app.config
-    th = Thresholds.make(cfg.get("MIN_GROUP"), cfg.get("MIN_COMMENTS_GROUP"), playbook().section("anonymity"))
-    data = load_campaign(campaign, session=db.session, questionnaire=questionnaire_of(campaign),
-                         release_min_group=th.min_group)
-    release = release_plan(data.responses, th.min_group)
+    release, th = released_snapshot(campaign)
     return Visibility(release, th, len(release.included))
 
 
@@ -444,7 +438,7 @@ def unclear_threshold() -> float:
     """The active classifier's unclear threshold, from metadata.json (0.5 when unknown)."""
     from ..classification import configured_backend
     from ..nlp import active_backend
-    from ..nlp.training import read_metadata
+    from ..nlp.metadata import read_metadata
 
     try:
         models_dir = current_app.config.get("MODELS_DIR")
@@ -480,11 +474,4 @@ def review_state(campaign: Campaign, vis: Visibility, limit: int = 50) -> Review
                   unclear_threshold(), limit=limit, pool=3 * limit)
     n, agree = agreement((c.review_model_label, c.corrected_label) for c in shown)
     return ReviewState(picks, len(todo), {c.id: c for c in shown}, n, agree,
-                       adaptation_view(campaign.organisation_id))
-
-
-def adaptation_view(organisation_id: int) -> dict[str, Any]:
-    """What the dashboard says about the organisation's own classifier."""
-    from ..adaptation import summary
-
-    return summary(organisation_id)
+                       adaptation_summary(campaign.organisation_id))

@@ -12,6 +12,7 @@ from flask_login import current_user, login_required
 
 from .. import charts
 from ..adaptation import schedule_adaptation
+from ..adaptation import summary as adaptation_summary
 from ..auth import campaign_or_404, consultant_required
 from ..classification import schedule_classification
 from ..corrections import CorrectionError, record_correction
@@ -98,7 +99,7 @@ def campaign(campaign_id: int):
         people=services.dx_leads(campaign) if current_user.is_consultant else [],
         confirm=ConfirmForm(), note_form=NoteForm(note=campaign.consultant_note),
         classifier=services.classifier_figures(),
-        adaptation=services.adaptation_view(campaign.organisation_id))
+        adaptation=adaptation_summary(campaign.organisation_id))
 
 
 @bp.route("/campaigns/<int:campaign_id>/qr.svg")

@@ -42,7 +42,7 @@ def default_models_dir() -> Path:
 
 
 def _resolve(models_dir: str | Path | None, backend: str | None) -> tuple[Path, str]:
-    from diagnosis.nlp.training import DEFAULT_BACKEND, read_metadata
+    from diagnosis.nlp.metadata import DEFAULT_BACKEND, read_metadata
 
     models_dir = Path(models_dir) if models_dir else default_models_dir()
     if not backend or backend == "default":
@@ -73,7 +73,7 @@ def _version(backend: str, entry: dict) -> str:
 def model_version(models_dir: str | Path | None = None, backend: str | None = None) -> str | None:
     """The version a classify call with these arguments stamps on its labels, read from
     metadata.json without loading any model (None if no head is trained for the backend)."""
-    from diagnosis.nlp.training import read_metadata
+    from diagnosis.nlp.metadata import read_metadata
 
     models_dir, backend = _resolve(models_dir, backend)
     entry = read_metadata(models_dir).get("heads", {}).get(backend)
@@ -88,7 +88,7 @@ def load_classifier(models_dir: str | Path, backend: str) -> CauseClassifier:
     """
     from diagnosis.nlp.classifier import CauseClassifier, CauseHead, load_char_ngrams
     from diagnosis.nlp.embeddings import get_encoder
-    from diagnosis.nlp.training import read_metadata
+    from diagnosis.nlp.metadata import read_metadata
 
     meta = read_metadata(models_dir)
     entry = meta.get("heads", {}).get(backend)

@@ -27,10 +27,9 @@ from diagnosis.nlp.corpus import (
 from diagnosis.nlp.embeddings import get_encoder
 from diagnosis.nlp.evaluation import embed_all, evaluate_backend, evaluate_finetuned
 from diagnosis.nlp.labels import LABELS
+from diagnosis.nlp.metadata import DEFAULT_BACKEND, METADATA, read_metadata  # noqa: F401 (re-exported)
 from diagnosis.nlp.text import normalize
 
-METADATA = "metadata.json"
-DEFAULT_BACKEND = "e5-ft"  # chosen by `teichaku evaluate` + bench: see README / metadata.json
 FINETUNED_BACKENDS = ("e5-ft",)
 _PACKAGES = (
     "numpy",
@@ -62,12 +61,6 @@ def library_versions() -> dict[str, str]:
         except importlib_metadata.PackageNotFoundError:
             out[name] = "not installed"
     return out
-
-
-def read_metadata(models_dir: str | Path) -> dict[str, Any]:
-    """metadata.json as a dict (empty if there is none yet)."""
-    path = Path(models_dir) / METADATA
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
 
 # The stages train() reports through on_step, in order.
