@@ -55,7 +55,7 @@ def priority(c: Candidate, threshold: float) -> tuple[float, tuple[str, ...]]:
     reasons: list[str] = []
     m = margin(c.scores)
     score = 1.0 - m
-    if m < 0.25:
+    if c.scores and m < 0.25:  # an unscored comment ranks high but is not called "close"
         reasons.append("low_confidence")
     top = max((c.scores or {}).values(), default=0.0)
     closeness = math.exp(-abs(top - threshold) / NEAR)
