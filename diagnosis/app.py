@@ -41,6 +41,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     # One hook for every {{ … }} of the web pages and the PDF (they share this environment).
     app.jinja_options = {**app.jinja_options, "finalize": finalize}
+    from . import vocabulary
+
+    # Templates loop over the playbook's causes (CAUSES) or causes plus 'other' (LABELS).
+    app.jinja_env.globals.update(CAUSES=vocabulary.CAUSES, LABELS=vocabulary.LABELS)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = (
             "sqlite:///" + os.path.join(app.instance_path, "teichaku.sqlite3")
@@ -63,9 +67,16 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["questionnaires"] = load_directory(app.config["QUESTIONNAIRE_DIR"])
     # The same for the playbook: every diagnosis, page and PDF reads it.
     from .recommend.playbook import PlaybookError, load_playbook
+    from .vocabulary import PLAYBOOK_PATH, playbook_path
 
+    path = playbook_path(app.config["QUESTIONNAIRE_DIR"])
+    if path.resolve() != PLAYBOOK_PATH.resolve():
+        # The ids (diagnosis.vocabulary) are read from the environment's playbook at import.
+        raise ConfigurationError(f"QUESTIONNAIRE_DIR's playbook {path} is not {PLAYBOOK_PATH}, the one the "
+                                 "cause and remedy ids come from: set TEICHAKU_QUESTIONNAIRE_DIR in the "
+                                 "environment instead of the instance config")
     try:
-        app.extensions["playbook"] = load_playbook()
+        app.extensions["playbook"] = load_playbook(path)
     except (PlaybookError, OSError) as exc:
         raise ConfigurationError(f"invalid playbook: {exc}") from None
     _check_vocabulary(app)
@@ -89,8 +100,24 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     csrf.exempt(survey_bp)
     app.register_blueprint(survey_bp)
     app.register_blueprint(dashboard_bp)
+    app.add_url_rule("/causes.css", "cause_css", _cause_css)
     cli.init_app(app)
     return app
+
+
+def _cause_css():
+    """The cause colours of the playbook as a stylesheet (every page links it after app.css)."""
+    from flask import current_app, request
+
+    from .colours import cause_stylesheet
+
+    pb = current_app.extensions["playbook"]
+    css = cause_stylesheet({c: pb.colour(c) for c in pb.data["causes"]})
+    response = current_app.response_class(css, mimetype="text/css")
+    response.cache_control.public = True
+    response.cache_control.max_age = 300
+    response.add_etag()
+    return response.make_conditional(request)
 
 
 def _engine_options(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -114,18 +141,13 @@ def _engine_options(config: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _check_vocabulary(app: Flask) -> None:
-    """The playbook, the report texts and the trained classifier must name the same causes and
-    remedies: a remedy without its report text, or a model whose labels are not the playbook's
-    causes, stops start-up with the names involved."""
+    """The playbook and the trained classifier must name the same causes: a model whose labels are
+    not the playbook's causes stops start-up with both lists. (The playbook validator already
+    refused a remedy without its texts.)"""
     from .nlp import active_backend
     from .nlp.metadata import read_metadata
-    from .reports.text import missing_remedy_texts
 
     pb = app.extensions["playbook"]
-    missing = missing_remedy_texts(pb.data["remedies"])
-    if missing:
-        raise ConfigurationError(f"the report has no text {', '.join(missing)} for the playbook's remedies "
-                                 "(add it to diagnosis/reports/text.py)")
     models_dir = app.config.get("MODELS_DIR")
     try:  # metadata.json only: start-up never imports the model stack
         meta = read_metadata(models_dir) if models_dir else {}

@@ -14,18 +14,11 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-CAUSES: tuple[str, ...] = ("purpose", "leadership", "support")
-LABELS: tuple[str, ...] = CAUSES + ("other",)
-USAGE_CODES: tuple[str, ...] = ("never", "tried_once", "monthly", "weekly", "daily")
+from .colours import INK, blend, readable_ink
+from .vocabulary import CAUSES, LABELS, USAGE_CODES
 
-# The one table of cause colours (app.css and report.css repeat it; tests/test_contrast.py keeps them
-# equal). White text on each is at least 4.5:1 (WCAG 2.1 AA), so badges and bar labels stay legible.
-COLOURS: dict[str, str] = {
-    "purpose": "#2f6fb0",
-    "leadership": "#b05a22",
-    "support": "#267d4f",
-    "other": "#6b717b",
-}
+# Cause colours and short names are the playbook's (``causes.<id>.colour`` / ``short``): the one
+# table app.css and report.css take too, through the generated stylesheet (colours.cause_stylesheet).
 USAGE_COLOURS: dict[str, str] = {
     "never": "#b9bec6",
     "tried_once": "#9fb3cc",
@@ -33,14 +26,10 @@ USAGE_COLOURS: dict[str, str] = {
     "weekly": "#3f74ad",
     "daily": "#24558c",
 }
-INK = "#1f2933"
 MUTED = "#5f6b7a"
 GRID = "#d5d9df"
 FONT = "'BIZ UDPGothic', 'Hiragino Sans', 'Yu Gothic', 'Noto Sans CJK JP', sans-serif"
 
-# Column headers of the heatmap, where the full English names do not fit.
-SHORT_NAMES: dict[str, str] = {"purpose": "Purpose", "leadership": "Leadership",
-                               "support": "Training & support", "other": "Other"}
 USAGE_NAMES: dict[str, dict[str, str]] = {
     "never": {"ja": "一度も使っていない", "en": "Never"},
     "tried_once": {"ja": "一度だけ試した", "en": "Tried it once"},
@@ -95,12 +84,33 @@ def _t(key: str, lang: str) -> str:
     return _TEXT[key][_lang(lang)]
 
 
+def _playbook():
+    from .recommend.playbook import load_playbook
+
+    return load_playbook()
+
+
+def colour(cause: str) -> str:
+    """A cause's colour from the playbook (an unknown label takes the colour of 'other')."""
+    return _playbook().colour(cause)
+
+
+def cause_colours() -> dict[str, str]:
+    """Every label's colour, in display order."""
+    pb = _playbook()
+    return {c: pb.colour(c) for c in LABELS}
+
+
+def __getattr__(name: str) -> Any:  # PEP 562: ``charts.COLOURS`` reads the playbook when asked
+    if name == "COLOURS":
+        return cause_colours()
+    raise AttributeError(name)
+
+
 def cause_name(cause: str, lang: str = "ja") -> str:
     """The display name of a cause id: the playbook's name (``causes``), capitalised as a label,
     the one name the dashboard, the charts and the PDF show (the id itself when unknown)."""
-    from .recommend.playbook import load_playbook
-
-    pb = load_playbook()
+    pb = _playbook()
     if cause not in pb.data["causes"]:
         return cause
     name = pb.cause_name(cause, _lang(lang))
@@ -278,7 +288,7 @@ def cause_chart(causes: dict[str, dict], lang: str = "ja") -> Markup:
             desc.append(f"{name}: {_t('no_data', lang)}")
             continue
         s = min(max(score, 0.0), 100.0)
-        body.append(_rect(bar_x, y, bar_w * s / 100, bar_h, COLOURS.get(c, COLOURS["other"]),
+        body.append(_rect(bar_x, y, bar_w * s / 100, bar_h, colour(c),
                           cls=f"tk-cause-{c}"))
         iv = entry.get("interval") if isinstance(entry, Mapping) else None
         text = f"{name}: {score:.0f}"
@@ -318,7 +328,7 @@ def share_chart(shares: dict[str, float], lang: str = "ja") -> Markup:
         frac = values[c] / total
         w = bar_w * frac
         if w > 0:
-            body.append(_rect(x, bar_y, w, bar_h, COLOURS[c], cls=f"tk-cause-{c}"))
+            body.append(_rect(x, bar_y, w, bar_h, colour(c), cls=f"tk-cause-{c}"))
             if w >= 44:
                 body.append(_text(x + w / 2, bar_y + 20, _pct(frac), anchor="middle",
                                   fill="#ffffff", weight="bold"))
@@ -329,7 +339,7 @@ def share_chart(shares: dict[str, float], lang: str = "ja") -> Markup:
     for i, c in enumerate(LABELS):
         lx = (i % 2) * (WIDTH / 2)
         yy = ly + (i // 2) * 22
-        body.append(_rect(lx, yy, 12, 12, COLOURS[c], cls=f"tk-cause-{c}"))
+        body.append(_rect(lx, yy, 12, 12, colour(c), cls=f"tk-cause-{c}"))
         body.append(_text(lx + 18, yy + 11, f"{cause_name(c, lang)}  {_pct(values[c] / total)}"))
     height = ly + 2 * 22
     return _svg("shares", height, _t("share.title", lang), "; ".join(desc), body, lang)
@@ -340,37 +350,6 @@ def _cell_colour(colour: str, score: float) -> tuple[float, str]:
     s = min(max(score, 0.0), 100.0) / 100
     opacity = 0.12 + 0.88 * s
     return opacity, readable_ink(blend(colour, opacity))
-
-
-def _rgb(colour: str) -> tuple[int, int, int]:
-    h = colour.lstrip("#")
-    if len(h) == 3:
-        h = "".join(c * 2 for c in h)
-    return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)
-
-
-def blend(colour: str, opacity: float, under: str = "#ffffff") -> str:
-    """The colour seen when ``colour`` is painted at ``opacity`` over ``under``."""
-    top, bottom = _rgb(colour), _rgb(under)
-    return "#" + "".join(f"{round(t * opacity + b * (1 - opacity)):02x}" for t, b in zip(top, bottom, strict=True))
-
-
-def contrast_ratio(foreground: str, background: str) -> float:
-    """WCAG 2.1 contrast ratio of two opaque ``#rrggbb`` colours (1 to 21)."""
-    def luminance(colour: str) -> float:
-        lin = [c / 255 / 12.92 if c / 255 <= 0.04045 else ((c / 255 + 0.055) / 1.055) ** 2.4
-               for c in _rgb(colour)]
-        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
-
-    light, dark = sorted((luminance(foreground), luminance(background)), reverse=True)
-    return (light + 0.05) / (dark + 0.05)
-
-
-def readable_ink(background: str) -> str:
-    """White, the ink colour or black: the first with AA contrast (4.5:1) on ``background``.
-
-    Black or white always reaches 4.5:1, so a mid-tone cell never gets text that fails."""
-    return next(ink for ink in ("#ffffff", INK, "#000000") if contrast_ratio(ink, background) >= 4.5)
 
 
 def heatmap_chart(rows: list[tuple[str, dict[str, float | None] | None]], lang: str = "ja",
@@ -388,9 +367,9 @@ def heatmap_chart(rows: list[tuple[str, dict[str, float | None] | None]], lang: 
     desc: list[str] = []
     for j, c in enumerate(cols):
         cx = label_w + 10 + j * col_w + col_w / 2
-        head = SHORT_NAMES[c] if _lang(lang) == "en" else cause_name(c, lang)
+        head = _playbook().short_name(c, _lang(lang))
         body.append(_text(cx, 18, _fit(head, col_w - 4, 11), size=11,
-                          anchor="middle", weight="bold", fill=COLOURS[c]))
+                          anchor="middle", weight="bold", fill=colour(c)))
     for i, (label, values) in enumerate(rows):
         y = head_h + i * row_h
         lab = str(label)
@@ -417,8 +396,8 @@ def heatmap_chart(rows: list[tuple[str, dict[str, float | None] | None]], lang: 
                 parts.append(f"{cause_name(c, lang)} {cell_label}")
                 continue
             score = float(v)
-            opacity, ink = _cell_colour(COLOURS[c], score)
-            body.append(_rect(x + 1, y + 2, col_w - 2, row_h - 4, COLOURS[c], opacity=opacity,
+            opacity, ink = _cell_colour(colour(c), score)
+            body.append(_rect(x + 1, y + 2, col_w - 2, row_h - 4, colour(c), opacity=opacity,
                               cls=f"tk-cause-{c}"))
             body.append(_text(x + col_w / 2, y + 18, f"{score:.0f}", anchor="middle", fill=ink,
                               weight="bold"))
@@ -457,7 +436,7 @@ def wave_chart(earlier: dict[str, float | None], later: dict[str, float | None],
                 body.append(_text(bar_x + 4, yy + 11, _t("no_data", lang), size=11, fill=MUTED))
                 continue
             s = min(max(v, 0.0), 100.0)
-            body.append(_rect(bar_x, yy, bar_w * s / 100, bar_h, COLOURS[c], opacity=op,
+            body.append(_rect(bar_x, yy, bar_w * s / 100, bar_h, colour(c), opacity=op,
                               cls=f"tk-cause-{c}"))
         if e is not None and la is not None:
             delta = la - e
@@ -493,7 +472,7 @@ def reasons_chart(reasons: Mapping[str, Any] | None, lang: str = "ja") -> Markup
         body.append(_text(0, y + 13, _fit(label, WIDTH - 8)))
         body.append(_rect(0, y + 19, bar_w, bar_h, "#eef0f3"))
         cause = o.get("cause") or "other"
-        body.append(_rect(0, y + 19, bar_w * frac, bar_h, COLOURS.get(cause, COLOURS["other"]),
+        body.append(_rect(0, y + 19, bar_w * frac, bar_h, colour(cause),
                           cls=f"tk-cause-{cause}"))
         figure = f"{_pct(frac)} ({count}{_t('people', lang)})"
         body.append(_text(WIDTH, y + 31, figure, anchor="end", weight="bold"))
@@ -532,7 +511,7 @@ def evidence_chart(causes: Mapping[str, Mapping[str, Any]], lang: str = "ja") ->
             if share is None:
                 body.append(_text(bar_x + 4, yy + 11, _t("no_data", lang), size=11, fill=MUTED))
                 continue
-            body.append(_rect(bar_x, yy, bar_w * float(share), bar_h, COLOURS.get(c, INK),
+            body.append(_rect(bar_x, yy, bar_w * float(share), bar_h, (colour(c) if c in LABELS else INK),
                               cls=f"tk-cause-{c}", opacity=opacity))
             text = _pct(float(share))
             if iv and iv[0] is not None and iv[1] is not None:
@@ -579,7 +558,7 @@ def driver_chart(drivers: Mapping[str, Mapping[str, Any]] | None, analysis: Mapp
         name = cause_name(c, lang)
         share = float(entry.get("importance") or 0.0)
         body.append(_text(label_w, y + 14, _fit(name, label_w), anchor="end"))
-        body.append(_rect(bar_x, y, bar_w * min(max(share, 0.0), 1.0), bar_h, COLOURS[c], cls=f"tk-cause-{c}"))
+        body.append(_rect(bar_x, y, bar_w * min(max(share, 0.0), 1.0), bar_h, colour(c), cls=f"tk-cause-{c}"))
         text = _pct(share)
         iv = entry.get("interval")
         if iv and iv[0] is not None and iv[1] is not None:

@@ -14,11 +14,12 @@ from typing import Any
 
 import yaml
 
-from .vocabulary import CAUSES, DONT_KNOW, OTHER, SUPPORT_REMEDIES
+from .vocabulary import CAUSES, DONT_KNOW, OTHER, SPLIT_CAUSE, SPLIT_REMEDIES
 
-# Causes a checklist option may name: the three plus "other" (none of them).
+# Causes a checklist option may name: the playbook's causes plus "other" (none of them).
 OPTION_CAUSES = CAUSES + (OTHER,)
-# A support option may point to one of SUPPORT_REMEDIES (the support cause splits between them).
+# An option of the split cause (support) may point to one of SPLIT_REMEDIES (the cause's evidence
+# is divided between them).
 ITEM_TYPES = ("choice", "multi_choice", "likert", "text", "segment")
 KINDS = ("survey", "interview_guide")
 LANGS = ("ja", "en")
@@ -232,9 +233,9 @@ class _Reader:
             if cause is not None and cause not in OPTION_CAUSES:
                 raise self.fail(item_id, f"option '{code}' names an unknown cause {cause!r} "
                                 f"(one of {', '.join(OPTION_CAUSES)})")
-            if remedy is not None and (cause != "support" or remedy not in SUPPORT_REMEDIES):
-                raise self.fail(item_id, f"option '{code}': a remedy ({' or '.join(SUPPORT_REMEDIES)})"
-                                f" is given only to support options, not {remedy!r} for {cause!r}")
+            if remedy is not None and (cause != SPLIT_CAUSE or remedy not in SPLIT_REMEDIES):
+                raise self.fail(item_id, f"option '{code}': a remedy ({' or '.join(SPLIT_REMEDIES)})"
+                                f" is given only to {SPLIT_CAUSE} options, not {remedy!r} for {cause!r}")
             if checklist and any(";" in t for t in (label.ja, label.en)):
                 raise self.fail(item_id, f"option '{code}': a checklist label may not contain ';' "
                                 "(it separates the choices of one cell in imported files)")

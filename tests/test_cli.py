@@ -73,3 +73,16 @@ def test_console_script_reports_bad_questionnaire_plainly(tmp_path):
     assert p.returncode == 2
     assert "bad.yaml" in p.stderr and "version must be a positive integer" in p.stderr
     assert "Traceback" not in p.stderr
+
+
+def test_console_script_reports_a_playbook_it_cannot_read_plainly(tmp_path):
+    """The cause and remedy ids are read from the playbook when Python imports them: a broken
+    file is still a one-line error naming it, not a traceback."""
+    (tmp_path / "playbook.yaml").write_text("causes: [\n", encoding="utf-8")
+    env = {"TEICHAKU_QUESTIONNAIRE_DIR": str(tmp_path), "PATH": "/usr/bin:/bin",
+           "TEICHAKU_DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}"}
+    p = subprocess.run([sys.executable, "-c", "from diagnosis.cli import main; main()", "create-org", "x",
+                        "--employees", "3"], env=env, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2
+    assert "error: invalid playbook:" in p.stderr and "playbook.yaml: top level: invalid YAML" in p.stderr
+    assert "Traceback" not in p.stderr

@@ -10,15 +10,17 @@ from pathlib import Path
 
 import pytest
 
-from diagnosis import charts
+from diagnosis import charts, colours
+from diagnosis.colours import blend, contrast_ratio
 
 STATIC = Path(__file__).resolve().parents[1] / "diagnosis" / "static"
 AA = 4.5
 
 
-def css_rules(path: Path) -> dict[str, dict[str, str]]:
-    """Declarations per selector of a flat stylesheet (rules inside @media are read as well)."""
-    text = re.sub(r"/\*.*?\*/", "", path.read_text(), flags=re.S)
+def css_rules(path: Path, extra: str = "") -> dict[str, dict[str, str]]:
+    """Declarations per selector of a flat stylesheet and any CSS loaded after it (rules inside
+    @media are read as well)."""
+    text = re.sub(r"/\*.*?\*/", "", path.read_text() + "\n" + extra, flags=re.S)
     text = re.sub(r"@media[^{]*\{((?:[^{}]*\{[^{}]*\})*)\s*\}", r"\1", text)
     rules: dict[str, dict[str, str]] = {}
     for selectors, body in re.findall(r"([^{}]+)\{([^{}]*)\}", text):
@@ -38,7 +40,12 @@ def resolve(value: str, variables: dict[str, str]) -> str:
     return value.lower()
 
 
-APP = css_rules(STATIC / "app.css")
+def _generated() -> str:
+    """The cause colours' stylesheet every page and the PDF add (from the playbook)."""
+    return colours.cause_stylesheet(charts.cause_colours())
+
+
+APP = css_rules(STATIC / "app.css", _generated())
 ROOT = APP[":root"]
 VARIABLES = {k: v for k, v in ROOT.items() if k.startswith("--")}
 BODY_INK = resolve(APP["body"]["color"], VARIABLES)
@@ -73,22 +80,24 @@ def test_the_stylesheet_parser_sees_every_badge():
 
 @pytest.mark.parametrize(("selector", "ink", "background"), BADGES, ids=[b[0] for b in BADGES])
 def test_text_on_every_badge_colour_reaches_aa(selector, ink, background):
-    ratio = charts.contrast_ratio(ink, background)
+    ratio = contrast_ratio(ink, background)
     assert ratio >= AA, f"{selector}: {ink} on {background} is {ratio:.2f}:1, below {AA}:1"
 
 
 def test_cause_colours_are_one_table():
     """app.css, report.css and the charts use the same cause colours."""
-    report = css_rules(STATIC / "report.css")
+    report = css_rules(STATIC / "report.css", _generated())
+    variables = {k: v for k, v in report[":root"].items() if k.startswith("--")}
     for cause, colour in charts.COLOURS.items():
         assert resolve(VARIABLES[f"--{cause}"], VARIABLES) == colour
-        assert resolve(report[f".sw-{cause}"]["background"], {}) == colour
+        assert resolve(report[f".sw-{cause}"]["background"], variables) == colour
+        assert resolve(report[f".ch-{cause}"]["border-left-color"], variables) == colour
 
 
 @pytest.mark.parametrize("cause", charts.LABELS)
 def test_white_text_and_headings_on_cause_colours_reach_aa(cause):
     # White labels on the share bars, cause-coloured column heads on the white heat map.
-    assert charts.contrast_ratio("#ffffff", charts.COLOURS[cause]) >= AA
+    assert contrast_ratio("#ffffff", charts.COLOURS[cause]) >= AA
 
 
 @pytest.mark.parametrize("cause", charts.LABELS)
@@ -96,20 +105,20 @@ def test_heatmap_numbers_reach_aa_at_every_score(cause):
     colour = charts.COLOURS[cause]
     for score in range(101):
         opacity, ink = charts._cell_colour(colour, score)
-        cell = charts.blend(colour, opacity)
-        assert charts.contrast_ratio(ink, cell) >= AA, (cause, score, ink, cell)
+        cell = blend(colour, opacity)
+        assert contrast_ratio(ink, cell) >= AA, (cause, score, ink, cell)
 
 
 def test_report_badges_reach_aa():
     report = css_rules(STATIC / "report.css")
     badge = report[".badge"]
-    assert charts.contrast_ratio(resolve(badge["color"], {}), resolve(badge["background"], {})) >= AA
+    assert contrast_ratio(resolve(badge["color"], {}), resolve(badge["background"], {})) >= AA
 
 
 def test_contrast_ratio_matches_wcag_examples():
-    assert charts.contrast_ratio("#000000", "#ffffff") == pytest.approx(21.0)
-    assert charts.contrast_ratio("#777777", "#ffffff") == pytest.approx(4.48, abs=0.01)
-    assert charts.contrast_ratio("#2f8f5b", "#ffffff") < AA  # the old support green, failed by axe
+    assert contrast_ratio("#000000", "#ffffff") == pytest.approx(21.0)
+    assert contrast_ratio("#777777", "#ffffff") == pytest.approx(4.48, abs=0.01)
+    assert contrast_ratio("#2f8f5b", "#ffffff") < AA  # the old support green, failed by axe
 
 
 @pytest.mark.parametrize("lang", ["ja", "en"])
@@ -126,7 +135,7 @@ def test_driver_chart_text_reaches_aa_and_is_accessible(lang):
     fills = set(re.findall(r'<text [^>]*fill="(#[0-9a-f]{6})"', svg))
     assert fills
     for ink in fills:  # every label sits on the white chart background
-        assert charts.contrast_ratio(ink, "#ffffff") >= AA, ink
+        assert contrast_ratio(ink, "#ffffff") >= AA, ink
     empty = str(charts.driver_chart(None, {"available": False, "verdict": "too_few", "n": 12, "min_n": 30}, lang))
     assert "30" in empty and "12" in empty
-    assert charts.contrast_ratio(charts.MUTED, "#eef0f3") >= AA  # the 'not estimated' plate
+    assert contrast_ratio(charts.MUTED, "#eef0f3") >= AA  # the 'not estimated' plate

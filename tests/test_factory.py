@@ -28,15 +28,26 @@ def test_factory_builds_the_whole_app(app):
     assert Path(fresh.static_folder) == Path(__file__).resolve().parents[1] / "diagnosis" / "static"
 
 
-def test_invalid_playbook_stops_start_up(tmp_path, monkeypatch):
-    from diagnosis.recommend import playbook
+def _questionnaires_with_playbook(tmp_path: Path, edit) -> Path:
+    """A copy of the shipped questionnaires whose playbook text went through ``edit``."""
+    import shutil
 
-    broken = tmp_path / "playbook.yaml"
-    text = playbook.DEFAULT_PATH.read_text(encoding="utf-8").replace("min_group:", "min_group: -1 #", 1)
-    broken.write_text(text, encoding="utf-8")
-    monkeypatch.setattr(playbook, "DEFAULT_PATH", broken)
+    from diagnosis.config import QUESTIONNAIRE_DIR
+
+    folder = tmp_path / "questionnaires"
+    shutil.copytree(QUESTIONNAIRE_DIR, folder)
+    path = folder / "playbook.yaml"
+    path.write_text(edit(path.read_text(encoding="utf-8")), encoding="utf-8")
+    return folder
+
+
+def test_invalid_playbook_stops_start_up(tmp_path, monkeypatch):
+    from diagnosis import vocabulary
+
+    folder = _questionnaires_with_playbook(tmp_path, lambda t: t.replace("min_group:", "min_group: -1 #", 1))
+    monkeypatch.setattr(vocabulary, "PLAYBOOK_PATH", folder / "playbook.yaml")  # as if set in the environment
     with pytest.raises(ConfigurationError, match=r"invalid playbook: .*playbook\.yaml: anonymity\.min_group"):
-        create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+        create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://", "QUESTIONNAIRE_DIR": str(folder)})
 
 
 def test_environment_overrides(monkeypatch, tmp_path):
@@ -170,12 +181,37 @@ def test_dynamic_pages_are_never_cached(app, client, world):
     assert static.status_code == 200 and "no-store" not in static.headers.get("Cache-Control", "")
 
 
-def test_a_remedy_without_its_report_text_stops_start_up(monkeypatch):
-    from diagnosis.reports import text
+def test_a_remedy_without_its_report_text_stops_start_up(tmp_path, monkeypatch):
+    from diagnosis import vocabulary
 
-    monkeypatch.delitem(text.TEXT, "why_help_desk")
-    with pytest.raises(ConfigurationError, match="no text why_help_desk for the playbook's remedies"):
-        create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    def drop_why(text: str) -> str:  # the help desk's "why start here" sentence (three lines)
+        start = text.index("    why:", text.index("  help_desk:\n    name:"))
+        end = text.index("    format:", start)
+        return text[:start] + text[end:]
+
+    folder = _questionnaires_with_playbook(tmp_path, drop_why)
+    monkeypatch.setattr(vocabulary, "PLAYBOOK_PATH", folder / "playbook.yaml")
+    with pytest.raises(ConfigurationError, match=r"playbook\.yaml: remedies\.help_desk: missing 'why'"):
+        create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://", "QUESTIONNAIRE_DIR": str(folder)})
+
+
+def test_a_playbook_set_only_in_the_app_config_stops_start_up(tmp_path):
+    """The ids are read from the environment's playbook when Python imports them; a different
+    playbook in the instance config would name other causes than the code uses."""
+    folder = _questionnaires_with_playbook(tmp_path, lambda t: t)
+    with pytest.raises(ConfigurationError, match="set TEICHAKU_QUESTIONNAIRE_DIR in the environment"):
+        create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://", "QUESTIONNAIRE_DIR": str(folder)})
+
+
+def test_the_cause_stylesheet_has_every_playbook_colour(client):
+    r = client.get("/causes.css")
+    assert r.status_code == 200 and r.mimetype == "text/css"
+    css = r.get_data(as_text=True)
+    for cause, colour in {"purpose": "#2f6fb0", "support": "#267d4f", "other": "#6b717b"}.items():
+        assert f"--{cause}: {colour};" in css and f".cause-{cause} {{ background: var(--{cause}); }}" in css
+    again = client.get("/causes.css", headers={"If-None-Match": r.headers["ETag"]})
+    assert again.status_code == 304
+    assert 'href="/causes.css"' in client.get("/login").get_data(as_text=True)
 
 
 def test_a_model_whose_labels_are_not_the_playbooks_causes_stops_start_up(tmp_path):

@@ -10,8 +10,6 @@ import click
 from flask import Flask
 from flask.cli import FlaskGroup
 
-from ..questionnaire import QuestionnaireError
-
 
 def _create_app() -> Flask:
     from .. import create_app
@@ -45,7 +43,13 @@ class TeichakuGroup(FlaskGroup):
 
 def main() -> None:
     """Console-script entry point; start-up errors are printed plainly, not as tracebacks."""
+    try:
+        from .. import vocabulary  # noqa: F401 - the cause and remedy ids, read from the playbook
+    except ValueError as exc:  # VocabularyError: the playbook cannot give them
+        click.echo(f"error: invalid playbook: {exc}", err=True)
+        sys.exit(2)
     from .. import ConfigurationError
+    from ..questionnaire import QuestionnaireError
 
     group = TeichakuGroup(create_app=_create_app, help="Teichaku (定着) adoption diagnosis.")
     try:

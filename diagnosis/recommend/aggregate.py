@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..vocabulary import SUPPORT_REMEDIES
+from ..vocabulary import SPLIT_REMEDIES
 from .data import CAUSES, LABELS, USAGE_CODES, Evidence, LikertSpec, ReasonSpec, ResponseData
 from .playbook import Playbook
 from .quantify import ErrorModel, ShareEstimate, estimate
@@ -207,7 +207,7 @@ def self_report(responses: Sequence[ResponseData], spec: ReasonSpec | None,
         return None
     counts = {o.code: 0 for o in spec.options}
     named = dict.fromkeys(LABELS, 0)
-    remedies = dict.fromkeys(SUPPORT_REMEDIES, 0)
+    remedies = dict.fromkeys(SPLIT_REMEDIES, 0)
     alloc: dict[int, dict[str, float]] = {}
     n = 0
     for r in responses:

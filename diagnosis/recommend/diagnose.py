@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from ..vocabulary import SPLIT_REMEDIES
 from .aggregate import GroupStats, SelfReport, likert_items_problem, usable
 from .data import CAUSES, Evidence, LikertSpec, ResponseData
 from .playbook import Playbook
@@ -67,19 +68,35 @@ class Dominance:
 
 @dataclass(frozen=True)
 class SupportSplit:
-    """Whether support evidence calls for training or a help desk, and what decided it."""
+    """Which of the split cause's two remedies its evidence calls for (``support``: training or a
+    help desk, ``support_split`` in the playbook), and what decided it. ``first``/``second`` are
+    the two remedies in the playbook's order."""
 
-    remedy: str  # "training" | "help_desk"
-    fraction_training: float
-    k_training: int
-    k_help_desk: int
-    p_training: float | None
-    p_help_desk: float | None
+    remedy: str  # the chosen one of ``remedies``
+    fraction_first: float  # the evidence's pull towards the first remedy, 0-1
+    k_first: int  # split-cause comments matching the first remedy's patterns
+    k_second: int
+    p_first: float | None  # problem level of the first remedy's Likert items
+    p_second: float | None
     # "text", "likert", "self_report", "both" (text and likert agree), "all" (three agree),
     # "likert_and_self_report", "self_report_and_text", or "none"
     decider: str
-    s_training: int = 0  # checklist ticks of options calling for training
-    s_help_desk: int = 0  # ... and for a place to ask
+    s_first: int = 0  # checklist ticks of options calling for the first remedy
+    s_second: int = 0  # ... and for the second
+    remedies: tuple[str, str] = SPLIT_REMEDIES  # type: ignore[assignment]
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form; the keys name the remedies (``comments_training``, ...)."""
+        a, b = self.remedies
+        return {"remedy": self.remedy, f"fraction_{a}": round(self.fraction_first, 3),
+                f"comments_{a}": self.k_first, f"comments_{b}": self.k_second,
+                f"likert_problem_{a}": _r1(self.p_first), f"likert_problem_{b}": _r1(self.p_second),
+                f"checklist_{a}": self.s_first, f"checklist_{b}": self.s_second,
+                "decided_by": self.decider}
+
+
+def _r1(x: float | None) -> float | None:
+    return None if x is None else round(x, 1)
 
 
 def _parts(stats: GroupStats, pb: Playbook) -> tuple[float, float, float]:
@@ -161,34 +178,38 @@ def support_split(responses: list[ResponseData] | tuple[ResponseData, ...],
                   evidence: list[Evidence] | tuple[Evidence, ...],
                   specs: tuple[LikertSpec, ...], pb: Playbook,
                   self_reported: SelfReport | None = None) -> SupportSplit:
-    """Training vs help desk from support comments' wording, the skill vs asking items and the
-    checklist options respondents ticked (each option says which of the two it calls for)."""
+    """Which of the split cause's two remedies (training vs help desk) its evidence calls for:
+    the wording of that cause's comments (each remedy's patterns), the problem level of each
+    remedy's Likert items, and the checklist options respondents ticked (each option may name the
+    remedy it calls for)."""
     cfg = pb.section("support_split")
-    k_train = k_desk = 0
+    first, second = remedies = (cfg["remedies"][0], cfg["remedies"][1])
+    k = dict.fromkeys(remedies, 0)
     for e in usable(evidence, pb):
-        if e.label != "support":
+        if e.label != cfg["cause"]:
             continue
-        if any(p.search(e.text) for p in pb.patterns["training"]):
-            k_train += 1
-        if any(p.search(e.text) for p in pb.patterns["help_desk"]):
-            k_desk += 1
-    p_train, _ = likert_items_problem(responses, specs, cfg["likert_items"]["training"])
-    p_desk, _ = likert_items_problem(responses, specs, cfg["likert_items"]["help_desk"])
-    s_train = self_reported.remedy_counts["training"] if self_reported else 0
-    s_desk = self_reported.remedy_counts["help_desk"] if self_reported else 0
+        for r in remedies:
+            if any(p.search(e.text) for p in pb.patterns[r]):
+                k[r] += 1
+    p_first, _ = likert_items_problem(responses, specs, cfg["likert_items"][first])
+    p_second, _ = likert_items_problem(responses, specs, cfg["likert_items"][second])
+    ticks = self_reported.remedy_counts if self_reported else {}
+    s_first, s_second = ticks.get(first, 0), ticks.get(second, 0)
+    k_first, k_second = k[first], k[second]
     parts: dict[str, tuple[float, float]] = {}
-    if k_train + k_desk > 0:
-        parts["text"] = (float(cfg["text_weight"]), k_train / (k_train + k_desk))
-    if p_train is not None and p_desk is not None and p_train + p_desk > 0:
-        parts["likert"] = (float(cfg["likert_weight"]), p_train / (p_train + p_desk))
-    if s_train + s_desk > 0:
-        parts["self_report"] = (float(cfg.get("self_report_weight", 0.0)), s_train / (s_train + s_desk))
+    if k_first + k_second > 0:
+        parts["text"] = (float(cfg["text_weight"]), k_first / (k_first + k_second))
+    if p_first is not None and p_second is not None and p_first + p_second > 0:
+        parts["likert"] = (float(cfg["likert_weight"]), p_first / (p_first + p_second))
+    if s_first + s_second > 0:
+        parts["self_report"] = (float(cfg.get("self_report_weight", 0.0)), s_first / (s_first + s_second))
     parts = {k: v for k, v in parts.items() if v[0] > 0}
     if not parts:
-        return SupportSplit("training", 0.5, k_train, k_desk, p_train, p_desk, "none", s_train, s_desk)
+        return SupportSplit(first, 0.5, k_first, k_second, p_first, p_second, "none", s_first, s_second,
+                            remedies)
     total_w = sum(w for w, _ in parts.values())
     f = sum(w * x for w, x in parts.values()) / total_w
-    remedy = "training" if f >= 0.5 else "help_desk"
+    remedy = first if f >= 0.5 else second
     if len(parts) == 1:
         decider = next(iter(parts))
     else:
@@ -198,4 +219,5 @@ def support_split(responses: list[ResponseData] | tuple[ResponseData, ...],
                        else "_and_".join(sorted(parts)))
         else:  # they disagree: the one whose weighted pull was larger decided
             decider = max(parts, key=lambda k: parts[k][0] * abs(parts[k][1] - 0.5))
-    return SupportSplit(remedy, f, k_train, k_desk, p_train, p_desk, decider, s_train, s_desk)
+    return SupportSplit(remedy, f, k_first, k_second, p_first, p_second, decider, s_first, s_second,
+                        remedies)

@@ -11,18 +11,23 @@ from typing import Any
 
 import yaml
 
-from ..vocabulary import REMEDIES
+from ..colours import contrast_ratio
+from ..vocabulary import OTHER, PLAYBOOK_PATH, REMEDIES, SPLIT_REMEDIES
 from .data import CAUSES, LABELS
 
 PREREQUISITES: tuple[str, ...] = ("executive_sponsorship", "governance_first")
 SUPPORTING: tuple[str, ...] = ("manual", "monthly_review", "three_month_review", "governance")
 LANGS = ("ja", "en")
-DEFAULT_PATH = Path(__file__).resolve().parents[2] / "questionnaires" / "playbook.yaml"
+DEFAULT_PATH = PLAYBOOK_PATH
+#: What a dominant cause may add to the recommendation (``causes.<id>.when_dominant``); the
+#: recommender holds one rule function per name.
+DOMINANT_RULES: tuple[str, ...] = ("kpis_per_department", "executive_sponsorship")
+_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
+AA = 4.5
 # Text keys the code formats; a playbook missing one fails at load, not mid-report.
 REQUIRED_TEXTS: tuple[str, ...] = (
     "find_suppressed", "find_response", "find_usage", "find_cause", "find_cause_no_text",
     "find_segment", "find_dominant", "find_mixed", "find_theme", "find_no_text", "reason_cause",
-    "reason_purpose", "reason_leadership", "reason_support", "kind_training", "kind_help_desk",
     "decider_text", "decider_likert", "decider_both", "decider_none", "reason_mixed",
     "reason_runner_up", "reason_small_org", "reason_drop_off", "reason_early",
     "reason_past_window", "reason_age_spread", "metric_support", "metric_habit",
@@ -41,7 +46,7 @@ REQUIRED_TEXTS: tuple[str, ...] = (
     "find_self_report_disagrees", "wave_no_checklist", "reason_support_checklist",
     "warn_pending", "warn_pending_one", "warn_pending_hint", "warn_headcount", "warn_closed_few",
     "warn_version",
-)
+) + tuple(f"reason_{c}" for c in CAUSES) + tuple(f"kind_{r}" for r in SPLIT_REMEDIES)
 
 
 class PlaybookError(ValueError):
@@ -71,6 +76,32 @@ class Playbook:
     def cause_name(self, cause: str, lang: str) -> str:
         """Display name of a cause."""
         return _pick(self.data["causes"][cause], lang)
+
+    def short_name(self, cause: str, lang: str) -> str:
+        """A cause's short name (the heat map's column header)."""
+        return _pick(self.data["causes"][cause]["short"], lang)
+
+    def colour(self, cause: str) -> str:
+        """A cause's colour (``#rrggbb``); an unknown label takes the colour of 'other'."""
+        causes = self.data["causes"]
+        return (causes.get(cause) or causes[OTHER])["colour"]
+
+    def when_dominant(self, cause: str) -> tuple[str, ...]:
+        """The rules a dominant cause adds to the recommendation (names in DOMINANT_RULES)."""
+        return tuple(self.data["causes"][cause].get("when_dominant") or ())
+
+    def remedies_for(self, cause: str) -> tuple[str, ...]:
+        """The remedies whose ``causes`` name this cause, in playbook order."""
+        return tuple(r for r in REMEDIES if cause in self.data["remedies"][r]["causes"])
+
+    def remedy_for(self, cause: str, split_remedy: str) -> str:
+        """The remedy a dominant (or standing-out) cause calls for: its one remedy, or for the
+        split cause the side of the split the evidence chose."""
+        return split_remedy if cause == self.data["support_split"]["cause"] else self.remedies_for(cause)[0]
+
+    def why(self, remedy: str, lang: str, **values: Any) -> str:
+        """The report's "why start here" sentence of a remedy."""
+        return _pick(self.data["remedies"][remedy]["why"], lang).format(**values)
 
     def remedy(self, remedy: str) -> dict[str, Any]:
         """The playbook entry of a remedy."""
@@ -131,6 +162,13 @@ class _Validator:
             raise self.fail(key, f"placeholders differ between ja {sorted(fields[0])} "
                             f"and en {sorted(fields[1])}")
 
+    def colour(self, value: Any, key: str) -> None:
+        if not isinstance(value, str) or not _COLOUR.fullmatch(value):
+            raise self.fail(key, f"must be a colour written #rrggbb, not {value!r}")
+        ratio = contrast_ratio("#ffffff", value)
+        if ratio < AA:
+            raise self.fail(key, f"white text on {value} is {ratio:.2f}:1, below {AA}:1; use a darker colour")
+
     def patterns(self, value: Any, key: str) -> tuple[re.Pattern[str], ...]:
         if not isinstance(value, list) or not value:
             raise self.fail(key, "must be a non-empty list of regular expressions")
@@ -170,18 +208,19 @@ class _Validator:
             for c in CAUSES:
                 self.number(row[c], f"coverage.{r}.{c}", 0, 5)
         split = self.mapping(data["support_split"], "support_split", (
-            "base", "by_evidence", "text_weight", "likert_weight", "likert_items", "patterns"))
+            "cause", "remedies", "base", "by_evidence", "text_weight", "likert_weight", "likert_items",
+            "patterns"))
+        if split["cause"] not in CAUSES:
+            raise self.fail("support_split.cause", f"must be one of the causes {list(CAUSES)}")
         for k in ("base", "by_evidence", "text_weight", "likert_weight"):
             self.number(split[k], f"support_split.{k}", 0, 5)
         self.number(split.get("self_report_weight", 0), "support_split.self_report_weight", 0, 5)
-        items = self.mapping(split["likert_items"], "support_split.likert_items",
-                             ("training", "help_desk"))
+        items = self.mapping(split["likert_items"], "support_split.likert_items", SPLIT_REMEDIES)
         for k, v in items.items():
             if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
                 raise self.fail(f"support_split.likert_items.{k}", "must be a list of item ids")
-        pats = self.mapping(split["patterns"], "support_split.patterns", ("training", "help_desk"))
-        patterns = {k: self.patterns(pats[k], f"support_split.patterns.{k}")
-                    for k in ("training", "help_desk")}
+        pats = self.mapping(split["patterns"], "support_split.patterns", SPLIT_REMEDIES)
+        patterns = {k: self.patterns(pats[k], f"support_split.patterns.{k}") for k in SPLIT_REMEDIES}
         rules = self.mapping(data["rules"], "rules", (
             "dominant_bonus", "small_org_max_employees", "drop_off_window_months",
             "drop_off_bonus", "age_spread", "governance", "habit_target_points"))
@@ -196,7 +235,9 @@ class _Validator:
                 raise self.fail(f"rules.drop_off_bonus.{k}", "unknown remedy")
             self.number(v, f"rules.drop_off_bonus.{k}", 0, 100)
         age = self.mapping(rules["age_spread"], "rules.age_spread",
-                           ("min_bands", "support_points", "habit_points", "bonus"))
+                           ("cause", "min_bands", "support_points", "habit_points", "bonus"))
+        if age["cause"] not in CAUSES:
+            raise self.fail("rules.age_spread.cause", f"must be one of the causes {list(CAUSES)}")
         for k in ("min_bands", "support_points", "habit_points"):
             self.number(age[k], f"rules.age_spread.{k}", 0)
         for k, v in self.mapping(age["bonus"], "rules.age_spread.bonus").items():
@@ -229,14 +270,32 @@ class _Validator:
         for k, v in kpis.items():
             self.text(v, f"department_kpis.{k}")
         causes = self.mapping(data["causes"], "causes", LABELS)
-        for k in LABELS:
-            self.text(causes[k], f"causes.{k}")
         remedies = self.mapping(data["remedies"], "remedies", REMEDIES)
+        for section, known in (("causes", LABELS), ("remedies", REMEDIES)):
+            unknown = [k for k in data[section] if k not in known]
+            if unknown:  # the ids are read once, from PLAYBOOK_PATH, when the code is imported
+                raise self.fail(section, f"{unknown} are not among the ids this process read from "
+                                f"{PLAYBOOK_PATH} at start-up: start it with this playbook "
+                                "(TEICHAKU_QUESTIONNAIRE_DIR)")
+        if list(causes)[-1] != OTHER:
+            raise self.fail(f"causes.{OTHER}", "must come last (the causes before it are in display order)")
+        for k in LABELS:
+            entry = self.mapping(causes[k], f"causes.{k}", ("short", "colour"))
+            self.text(entry, f"causes.{k}")
+            self.text(entry["short"], f"causes.{k}.short")
+            self.colour(entry["colour"], f"causes.{k}.colour")
+            rules = entry.get("when_dominant") or []
+            if k == OTHER and rules:
+                raise self.fail(f"causes.{k}.when_dominant", "'other' is never dominant")
+            if not isinstance(rules, list) or not set(rules) <= set(DOMINANT_RULES):
+                raise self.fail(f"causes.{k}.when_dominant",
+                                f"must be a list of rule names from {list(DOMINANT_RULES)}")
         for r in REMEDIES:
             entry = self.mapping(remedies[r], f"remedies.{r}",
-                                 ("name", "summary", "format", "causes", "plan", "kpis"))
+                                 ("name", "summary", "why", "format", "causes", "plan", "kpis"))
             self.text(entry["name"], f"remedies.{r}.name")
             self.text(entry["summary"], f"remedies.{r}.summary")
+            self.text(entry["why"], f"remedies.{r}.why")
             fmt = self.mapping(entry["format"], f"remedies.{r}.format", ("standard", "light"))
             for k in ("standard", "light"):
                 self.text(fmt[k], f"remedies.{r}.format.{k}")
@@ -251,6 +310,17 @@ class _Validator:
                 raise self.fail(f"remedies.{r}.kpis", "must be a list of texts")
             for i, kpi in enumerate(entry["kpis"]):
                 self.text(kpi, f"remedies.{r}.kpis[{i}]")
+        for c in CAUSES:  # which remedy a dominant cause calls for must be decidable from data
+            for_cause = [r for r in REMEDIES if c in remedies[r]["causes"]]
+            if not for_cause:
+                raise self.fail(f"causes.{c}", "no remedy names this cause in its 'causes'")
+            if c == split["cause"]:
+                if sorted(for_cause) != sorted(SPLIT_REMEDIES):
+                    raise self.fail("support_split.remedies", f"must be the remedies that name "
+                                    f"'{c}' in their causes: {for_cause}")
+            elif len(for_cause) > 1:
+                raise self.fail(f"causes.{c}", f"{len(for_cause)} remedies name it ({', '.join(for_cause)}); "
+                                f"only the support_split cause ({split['cause']}) may be divided")
         for section, names in (("prerequisites", PREREQUISITES), ("supporting", SUPPORTING)):
             block = self.mapping(data[section], section, names)
             for n in names:

@@ -1,9 +1,11 @@
-"""Remedy recommender: ranks success_stories, training and help_desk and names where to start.
+"""Remedy recommender: ranks the playbook's remedies and names where to start, as small rules.
 
-Remedy score = sum over causes of ``coverage[remedy][cause] * cause score`` (playbook ``coverage``;
-the support column is split between training and help_desk by :class:`SupportSplit`), plus:
-``dominant_bonus`` for the remedy the dominant cause calls for, ``drop_off_bonus`` inside the
-1-3 month drop-off window, the age-spread bonus for training, and the playbook's ``drivers.bonus``
+Every cause and remedy id comes from the playbook; nothing here names one. Remedy score = sum over
+causes of ``coverage[remedy][cause] * cause score`` (playbook ``coverage``; the split cause's
+column, support, is divided between its two remedies, training and help desk, by
+:class:`SupportSplit`), plus: ``dominant_bonus`` for the remedy the dominant cause calls for (with
+the cause's ``when_dominant`` rules: :data:`DOMINANT`), ``drop_off_bonus`` inside the 1-3 month
+drop-off window, the age-spread bonus (``age_spread.bonus``), and the playbook's ``drivers.bonus``
 for the remedy called for by the cause that stands out in the driver analysis (what separates
 users from non-users, :mod:`.drivers`). The dominant complaint cause still names the start; when
 it and the standing-out driver differ, the reasons say so. Governance rules and executive
@@ -14,15 +16,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..vocabulary import SUPPORT_REMEDIES
 from .aggregate import GroupStats, SelfReport
 from .data import CAUSES, OrgContext
 from .diagnose import MIXED, CauseScore, Dominance, SupportSplit
 from .drivers import NONE, STANDS_OUT, DriverAnalysis
-from .playbook import REMEDIES, SUPPORTING, Playbook
+from .playbook import DOMINANT_RULES, REMEDIES, SUPPORTING, Playbook
 from .redact import quote
 from .stats import add_months, months_between
 
@@ -147,7 +149,7 @@ def _driver_evidence(recs: dict[str, Recommendation], drivers: DriverAnalysis | 
     if drivers is None or drivers.verdict != STANDS_OUT or not drivers.top:
         return None
     top = drivers.top
-    remedy = split.remedy if top == "support" else "success_stories"
+    remedy = pb.remedy_for(top, split.remedy)
     bonus = float(pb.section("drivers")["bonus"])
     d = drivers.causes[top]
     lo, hi = d.interval or (0.0, 0.0)
@@ -172,13 +174,15 @@ def _driver_evidence(recs: dict[str, Recommendation], drivers: DriverAnalysis | 
 
 def _age_spread(age_groups: list[tuple[str, str, GroupStats]], pb: Playbook,
                 lang: str) -> dict[str, Any] | None:
-    """The largest between-band gap on the support score or the habit rate, when over threshold."""
+    """The largest between-band gap on the compared cause's Likert score (``age_spread.cause``:
+    support) or the habit rate, when over threshold."""
     cfg = pb.section("rules")["age_spread"]
     if len(age_groups) < cfg["min_bands"]:
         return None
     found = []
-    support = [(g.likert["support"].score, label) for _, label, g in age_groups
-               if g.likert["support"].score is not None]
+    cause = cfg["cause"]
+    support = [(g.likert[cause].score, label) for _, label, g in age_groups
+               if g.likert[cause].score is not None]
     if len(support) >= cfg["min_bands"]:
         lo, hi = min(support), max(support)
         if hi[0] - lo[0] >= cfg["support_points"]:
@@ -196,11 +200,12 @@ def _age_spread(age_groups: list[tuple[str, str, GroupStats]], pb: Playbook,
             "high": fmt(hi[0]), "high_band": hi[1], "gap": round(gap, 1)}
 
 
-def _top_reason(sr: SelfReport, remedy: str, pb: Playbook, dom: Dominance) -> str | None:
-    """The most ticked checklist option that speaks for a remedy: for training and help desk the
-    options pointing to them, otherwise the options of the remedy's causes (the dominant or
-    leading cause's first)."""
-    if remedy in SUPPORT_REMEDIES:
+def _top_reason(sr: SelfReport, remedy: str, pb: Playbook, dom: Dominance,
+                split: SupportSplit) -> str | None:
+    """The most ticked checklist option that speaks for a remedy: for the split's remedies
+    (training, help desk) the options pointing to them, otherwise the options of the remedy's
+    causes (the dominant or leading cause's first)."""
+    if remedy in split.remedies:
         return sr.top_option(o.code for o in sr.spec.options if o.remedy == remedy)
     causes = list(pb.remedy(remedy)["causes"])
     lead = dom.cause if dom.cause != MIXED else dom.top
@@ -209,6 +214,70 @@ def _top_reason(sr: SelfReport, remedy: str, pb: Playbook, dom: Dominance) -> st
         if code is not None:
             return code
     return None
+
+
+def _kpis_per_department(rec: Recommendation, prerequisites: list[Mechanism], score: float,
+                         pb: Playbook, lang: str, departments: list[tuple[str, str]] | None) -> None:
+    """Unclear purpose: a measurable target per department, first in the plan and the KPIs."""
+    depts = departments or [("default", "")]
+    kpis = [(f"{label}: " if label else "") + pb.department_kpi(code, lang) for code, label in depts]
+    sep = "、" if lang == "ja" else "; "
+    rec.plan.insert(0, {"days": "1-14", "text": pb.text(
+        "plan_kpis_per_department", lang, kpis=sep.join(kpis))})
+    rec.kpis[:0] = kpis
+    rec.flags.append("kpis_per_department")
+
+
+def _executive_sponsorship(rec: Recommendation, prerequisites: list[Mechanism], score: float,
+                           pb: Playbook, lang: str, departments: list[tuple[str, str]] | None) -> None:
+    """Leadership not involved: executive sponsorship comes first, executives present first."""
+    pre = pb.section("prerequisites")["executive_sponsorship"]
+    prerequisites.append(Mechanism(
+        "executive_sponsorship", pre["name"]["en" if lang == "en" else "ja"],
+        pre["text"]["en" if lang == "en" else "ja"],
+        [pb.text("reason_exec_prereq", lang, score=_num(score))], first=True))
+    rec.plan.insert(0, {"days": "1-30", "text": pb.text("plan_executives_present", lang)})
+    rec.flags.append("executives_present")
+
+
+#: The rules a dominant cause may name in the playbook (``causes.<id>.when_dominant``).
+Rule = Callable[[Recommendation, list[Mechanism], float, Playbook, str, "list[tuple[str, str]] | None"], None]
+DOMINANT: dict[str, Rule] = {"kpis_per_department": _kpis_per_department,
+                             "executive_sponsorship": _executive_sponsorship}
+assert tuple(DOMINANT) == DOMINANT_RULES, "a rule named in playbook.DOMINANT_RULES has no function"
+
+
+def _dominant_cause_rule(recs: dict[str, Recommendation], prerequisites: list[Mechanism],
+                         dom: Dominance, split: SupportSplit, s: dict[str, float], pb: Playbook,
+                         lang: str, rules: dict[str, Any],
+                         departments: list[tuple[str, str]] | None) -> str | None:
+    """A dominant cause names the remedy to start with (the one remedy that addresses it, or the
+    split's choice for the split cause), gives it the dominant bonus and its reason
+    (``texts.reason_<cause>``), and applies the cause's ``when_dominant`` rules."""
+    cause = dom.cause
+    if cause not in CAUSES:
+        return None
+    chosen = pb.remedy_for(cause, split.remedy)
+    rec = recs[chosen]
+    values: dict[str, Any] = {"score": _num(s[cause])}
+    is_split = cause == pb.section("support_split")["cause"]
+    if is_split:
+        values.update(kind=pb.text(f"kind_{split.remedy}", lang),
+                      decider=pb.text(f"decider_{split.decider}", lang),
+                      k_first=split.k_first, k_second=split.k_second,
+                      p_first=_num(split.p_first), p_second=_num(split.p_second))
+    lead_reason = pb.text(f"reason_{cause}", lang, **values)
+    for name in pb.when_dominant(cause):
+        DOMINANT[name](rec, prerequisites, s[cause], pb, lang, departments)
+    if is_split:
+        rec.flags.append(f"{cause}_decided_by_{split.decider}")
+        if split.s_first + split.s_second:
+            lead_reason += " " if lang == "en" else ""
+            lead_reason += pb.text("reason_support_checklist", lang, s_first=split.s_first,
+                                   s_second=split.s_second)
+    rec.score += float(rules["dominant_bonus"])
+    rec.reasons.insert(0, lead_reason)
+    return chosen
 
 
 def recommend(*, stats: GroupStats, scores: dict[str, CauseScore], dom: Dominance,
@@ -222,11 +291,11 @@ def recommend(*, stats: GroupStats, scores: dict[str, CauseScore], dom: Dominanc
     quotable = quotable or []
     s = {c: (scores[c].score or 0.0) for c in CAUSES}
 
-    # Coverage with the support column split by the evidence.
+    # Coverage with the split cause's column (support) divided by the evidence.
     coverage = {r: dict(pb.section("coverage")[r]) for r in REMEDIES}
-    f = split.fraction_training
-    coverage["training"]["support"] += cfg_split["base"] + cfg_split["by_evidence"] * f
-    coverage["help_desk"]["support"] += cfg_split["base"] + cfg_split["by_evidence"] * (1 - f)
+    f, (first, second), split_cause = split.fraction_first, split.remedies, cfg_split["cause"]
+    coverage[first][split_cause] += cfg_split["base"] + cfg_split["by_evidence"] * f
+    coverage[second][split_cause] += cfg_split["base"] + cfg_split["by_evidence"] * (1 - f)
 
     small = context.employee_count <= rules["small_org_max_employees"]
     recs: dict[str, Recommendation] = {}
@@ -258,51 +327,11 @@ def recommend(*, stats: GroupStats, scores: dict[str, CauseScore], dom: Dominanc
         recs[r] = rec
 
     prerequisites: list[Mechanism] = []
-    chosen: str | None = None
-    lead_reason: str | None = None
-    bonus = float(rules["dominant_bonus"])
-    if dom.cause == "purpose":
-        chosen = "success_stories"
-        lead_reason = pb.text("reason_purpose", lang, score=_num(s["purpose"]))
-        depts = departments or [("default", "")]
-        kpis = [(f"{label}: " if label else "") + pb.department_kpi(code, lang)
-                for code, label in depts]
-        sep = "、" if lang == "ja" else "; "
-        recs[chosen].plan.insert(0, {"days": "1-14", "text": pb.text(
-            "plan_kpis_per_department", lang, kpis=sep.join(kpis))})
-        recs[chosen].kpis[:0] = kpis
-        recs[chosen].flags.append("kpis_per_department")
-    elif dom.cause == "leadership":
-        chosen = "success_stories"
-        lead_reason = pb.text("reason_leadership", lang, score=_num(s["leadership"]))
-        pre = pb.section("prerequisites")["executive_sponsorship"]
-        prerequisites.append(Mechanism(
-            "executive_sponsorship", pre["name"]["en" if lang == "en" else "ja"],
-            pre["text"]["en" if lang == "en" else "ja"],
-            [pb.text("reason_exec_prereq", lang, score=_num(s["leadership"]))], first=True))
-        recs[chosen].plan.insert(0, {"days": "1-30",
-                                     "text": pb.text("plan_executives_present", lang)})
-        recs[chosen].flags.append("executives_present")
-    elif dom.cause == "support":
-        chosen = split.remedy
-        lead_reason = pb.text(
-            "reason_support", lang, score=_num(s["support"]),
-            kind=pb.text(f"kind_{split.remedy}", lang),
-            decider=pb.text(f"decider_{split.decider}", lang), k_train=split.k_training,
-            k_desk=split.k_help_desk, p_train=_num(split.p_training),
-            p_desk=_num(split.p_help_desk))
-        recs[chosen].flags.append(f"support_decided_by_{split.decider}")
-        if split.s_training + split.s_help_desk:
-            lead_reason += " " if lang == "en" else ""
-            lead_reason += pb.text("reason_support_checklist", lang, s_train=split.s_training,
-                                   s_desk=split.s_help_desk)
-    if chosen:
-        recs[chosen].score += bonus
-        recs[chosen].reasons.insert(0, lead_reason)
+    chosen = _dominant_cause_rule(recs, prerequisites, dom, split, s, pb, lang, rules, departments)
     sr = stats.self_report
     if sr is not None and sr.n:
         for r, rec in recs.items():
-            code = _top_reason(sr, r, pb, dom)
+            code = _top_reason(sr, r, pb, dom, split)
             if code is None:
                 continue
             k = sr.option_counts[code]
@@ -340,9 +369,9 @@ def recommend(*, stats: GroupStats, scores: dict[str, CauseScore], dom: Dominanc
             recs[r].reasons.append(pb.text(
                 "reason_age_spread", lang, bonus=b,
                 **{k: spread[k] for k in ("metric", "low", "low_band", "high", "high_band")}))
-        recs["training"].plan.append({"days": "1-90",
-                                      "text": pb.text("plan_generation_aware", lang)})
-        recs["training"].flags.append("generation_aware")
+        for r in rules["age_spread"]["bonus"]:  # the remedies it favours become generation-aware
+            recs[r].plan.append({"days": "1-90", "text": pb.text("plan_generation_aware", lang)})
+            recs[r].flags.append("generation_aware")
 
     ranked = sorted(recs.values(), key=lambda x: x.score, reverse=True)
     if chosen:  # the dominant cause's rule names the start even if a bonus elsewhere closes in

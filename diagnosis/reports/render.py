@@ -15,6 +15,7 @@ from flask import current_app
 from .. import charts
 from ..adaptation import summary as adaptation_summary
 from ..classification import configured_backend, diagnose_options
+from ..colours import cause_stylesheet
 from ..questionnaire import questionnaire_for
 from ..recommend.anonymity import quotable, segment_counts
 from ..recommend.data import CAUSES, SEGMENT_FIELDS
@@ -147,8 +148,8 @@ def _summary(d: dict[str, Any], lang: str) -> list[str]:
     start = next((r for r in d["recommendations"] if r["start"]), None)
     if start:
         out.append(translate("sum_start", lang, remedy=start["name"], format=start["format"]))
-        out.append(translate(f"why_{start['remedy']}", lang,
-                             habit=_pct(d["usage"]["habit_rate"] if d["usage"] else None)))
+        out.append(load_playbook().why(start["remedy"], lang,
+                                       habit=_pct(d["usage"]["habit_rate"] if d["usage"] else None)))
     return out
 
 
@@ -308,7 +309,8 @@ def html_to_pdf(html: str, fonts: ReportFonts | None = None,
     try:
         doc = weasyprint.HTML(string=html, base_url=STATIC_DIR.as_uri() + "/", url_fetcher=fetcher)
         styles = [weasyprint.CSS(string=fonts.css(), url_fetcher=fetcher),
-                  weasyprint.CSS(filename=str(STYLESHEET), url_fetcher=fetcher)]
+                  weasyprint.CSS(filename=str(STYLESHEET), url_fetcher=fetcher),
+                  weasyprint.CSS(string=cause_stylesheet(charts.cause_colours()), url_fetcher=fetcher)]
         pdf = doc.write_pdf(stylesheets=styles, pdf_tags=tagged)
     finally:
         wlog.removeHandler(watch)

@@ -41,12 +41,6 @@ TEXT: dict[str, tuple[str, str]] = {
                   "No single cause stands out: “{cause}” ({score}) and “{runner}” ({runner_score}) are within the margin of error of each other."),
     "sum_start": ("最初に取り組む施策は「{remedy}」で、{format}の形で始めます。",
                   "Start with “{remedy}”, run as {format}."),
-    "why_training": ("使い方が分からない・期待した結果が出ないという声が目立ち、週1回以上使っている人は{habit}にとどまるため、繰り返しの研修で使いこなせる人を増やすのが近道です。",
-                     "Many say they do not know how to use it or were disappointed by the results, and only {habit} use it weekly, so recurring training that builds skill is the quickest way forward."),
-    "why_help_desk": ("困ったときに聞ける相手がいない・初歩的な質問をためらうという声が目立ち、週1回以上使っている人は{habit}にとどまるため、気軽に相談できる場所をつくるのが近道です。",
-                      "Many say there is nobody to ask or that they hesitate to ask basic questions, and only {habit} use it weekly, so a place to ask is the quickest way forward."),
-    "why_success_stories": ("何に使えばよいか分からない・上司が使っていないという声が目立ち、週1回以上使っている人は{habit}にとどまるため、社内の具体的な成果を数字で示すのが近道です。",
-                            "Many do not see what to use it for or note that managers do not use it, and only {habit} use it weekly, so concrete in-house results with numbers are the quickest way forward."),
     "sum_review": ("{date}に3か月レビューを行い、同じアンケートで効果を確かめます。",
                    "Review on {date} after three months, repeating this survey to measure the effect."),
     "before_start": ("着手の前に", "Before you start"),
@@ -192,12 +186,6 @@ TEXT: dict[str, tuple[str, str]] = {
     "running": ("生成AI定着診断", "Adoption diagnosis"),
     "na": ("—", "—"),
 }
-
-
-def missing_remedy_texts(remedies: object) -> list[str]:
-    """The ``why_<remedy>`` texts the report needs for these remedies and does not have (checked at
-    start-up, so that a remedy added to the playbook without its text stops the app, not a PDF)."""
-    return [f"why_{r}" for r in remedies if f"why_{r}" not in TEXT]
 
 
 def translate(key: str, lang: str, **values: object) -> str:

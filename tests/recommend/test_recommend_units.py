@@ -103,7 +103,7 @@ def test_support_split_pure():
     rs = [ResponseData(i, {"su_skill": 4, "su_training": 4, "su_ask": 1}) for i in range(10)]
     ev = [Evidence(1, "誰に聞けばいいかわからない", "support", 0.9)]
     s = support_split(rs, ev, specs, pb)
-    assert s.remedy == "help_desk" and s.decider == "both" and s.k_help_desk == 1
+    assert s.remedy == "help_desk" and s.decider == "both" and s.remedies[1] == "help_desk" and s.k_second == 1
 
 
 def test_diagnose_pure_without_database():
@@ -132,6 +132,37 @@ def test_playbook_loads_and_names_bad_key(tmp_path):
     bad = text.replace("      - 講座\n", "      - 講座(\n")
     with pytest.raises(PlaybookError, match="support_split.patterns.training"):
         parse_playbook(bad, "pb.yaml")
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    # a cause colour white text cannot be read on (the badges and bar labels are white)
+    (("colour: \"#2f6fb0\"", "colour: \"#9fc5ff\""), r"causes\.purpose\.colour: white text on #9fc5ff is 1\.\d+:1"),
+    (("colour: \"#b05a22\"", "colour: orange"), r"causes\.leadership\.colour: must be a colour written #rrggbb"),
+    (("when_dominant: [kpis_per_department]", "when_dominant: [free_pizza]"),
+     r"causes\.purpose\.when_dominant: must be a list of rule names"),
+    # a cause no remedy addresses: the recommender could not name a start for it
+    (("    causes: [purpose, leadership]\n", "    causes: [purpose]\n"), r"causes\.leadership: no remedy names"),
+    # two remedies for a cause that is not the split cause: which one starts is not decidable
+    (("    causes: [support]\n    plan:\n      - days: 1-30\n        ja: 相談先",
+      "    causes: [support, purpose]\n    plan:\n      - days: 1-30\n        ja: 相談先"),
+     r"causes\.purpose: 2 remedies name it \(success_stories, help_desk\)"),
+    (("  other: {ja: その他", "  zzz: {ja: 仮, en: tmp, short: {ja: 仮, en: tmp}, colour: \"#333333\"}\n  other: {ja: その他"),
+     r"causes: \['zzz'\] are not among the ids this process read"),
+])
+def test_playbook_refuses_a_vocabulary_it_cannot_act_on(edit, message):
+    text = DEFAULT_PATH.read_text(encoding="utf-8")
+    assert edit[0] in text
+    with pytest.raises(PlaybookError, match=message):
+        parse_playbook(text.replace(edit[0], edit[1], 1), "pb.yaml")
+
+
+def test_other_must_be_the_last_cause():
+    text = DEFAULT_PATH.read_text(encoding="utf-8")
+    start = text.index("  other: {ja: その他")
+    line = text[start:text.index("\n", start) + 1]
+    moved = text.replace(line, "").replace("causes:\n  purpose:", "causes:\n" + line + "  purpose:", 1)
+    with pytest.raises(PlaybookError, match=r"causes\.other: must come last"):
+        parse_playbook(moved, "pb.yaml")
 
 
 def test_questionnaire_loader_skips_playbook():
