@@ -45,6 +45,7 @@ from sklearn.model_selection import StratifiedShuffleSplit  # noqa: E402
 
 from diagnosis.nlp import get_classifier  # noqa: E402
 from diagnosis.nlp.adapt import DEFAULT_C, AdaptedHead, answer_features, cross_validate  # noqa: E402
+from diagnosis.nlp.classifier import decide  # noqa: E402
 from diagnosis.nlp.corpus import load_eval_sets  # noqa: E402
 from diagnosis.nlp.embeddings import cpu_count  # noqa: E402
 from diagnosis.review import Candidate, order  # noqa: E402
@@ -68,14 +69,14 @@ def candidates(clf, head, texts: list[str], ids: np.ndarray, X) -> list[Candidat
     """Pool comments as the queue sees them: the current model's scores and sentence labels."""
     proba = head.predict_proba(X[ids])
     classes = [str(c) for c in head.classes_]
-    labels = head.decide(proba)
+    labels = decide(proba, head.classes_, head.threshold_)
     out = []
     for k, i in enumerate(ids):
         sentences = SENTENCES[texts[i]]
         sent_labels = None
         if len(sentences) > 1:
             sp = head.predict_proba(SENT_X[texts[i]])
-            sent_labels = head.decide(sp)
+            sent_labels = decide(sp, head.classes_, head.threshold_)
         scores = dict(zip(classes, map(float, proba[k]), strict=True))
         out.append(Candidate(int(i), texts[i], labels[k], scores, sent_labels))
     return out

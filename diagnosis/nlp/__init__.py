@@ -97,10 +97,10 @@ def load_classifier(models_dir: str | Path, backend: str) -> CauseClassifier:
             f"no trained head for backend {backend!r} in {models_dir} (run `teichaku train --backend {backend}`)"
         )
     head = CauseHead.load(Path(models_dir) / entry["file"], models_dir)
-    order = [str(c) for c in head.classes_]
-    if order != list(LABELS) or order != list(entry.get("label_order", order)):
+    classes = sorted(str(c) for c in head.classes_)  # the head's order is sorted; display order is LABELS
+    if classes != sorted(LABELS) or classes != sorted(entry.get("label_order", classes)):
         raise ValueError(
-            f"{entry['file']}: label order {order} does not match {list(LABELS)} / metadata.json "
+            f"{entry['file']}: labels {classes} do not match {list(LABELS)} / metadata.json "
             f"{entry.get('label_order')} (retrain with `teichaku train --backend {backend}`)"
         )
     char = load_char_ngrams(Path(models_dir) / entry["file"], models_dir)

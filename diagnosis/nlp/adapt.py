@@ -44,7 +44,6 @@ from sklearn.model_selection import KFold, StratifiedKFold
 
 from diagnosis.nlp.classifier import CauseClassifier, CauseHead, build_features
 from diagnosis.nlp.embeddings import encode_answers
-from diagnosis.nlp.labels import UNCLEAR
 from diagnosis.nlp.text import split_sentences
 
 #: Fewer reviewed comments than this and the product says there are too few to measure.
@@ -73,8 +72,8 @@ def _softmax(z: np.ndarray) -> np.ndarray:
 
 class AdaptedHead(ClassifierMixin, BaseEstimator):
     """A :class:`CauseHead` with a client's correction on top; the same interface
-    (``classes_``, ``threshold_``, ``predict_proba``, ``decide``), so a
-    :class:`CauseClassifier` runs it unchanged."""
+    (``classes_``, ``threshold_``, ``predict_proba``), so a :class:`CauseClassifier` runs it
+    unchanged (and decides ``unclear`` with the base head's threshold)."""
 
     def __init__(self, base: CauseHead | None = None, C: float = DEFAULT_C) -> None:
         self.base = base
@@ -132,15 +131,8 @@ class AdaptedHead(ClassifierMixin, BaseEstimator):
         return _softmax(self.decision_function(X))
 
     def predict(self, X: Any) -> np.ndarray:
-        """Most probable class per row (never ``unclear``; see :meth:`decide`)."""
+        """Most probable class per row (never ``unclear``: the wrapper decides that)."""
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
-
-    def decide(self, proba: np.ndarray) -> list[str]:
-        """Top class per row, or ``unclear`` below the base head's threshold."""
-        top = proba.argmax(axis=1)
-        conf = proba[np.arange(len(proba)), top]
-        return [str(self.classes_[t]) if c >= self.threshold_ else UNCLEAR
-                for t, c in zip(top, conf, strict=True)]
 
     # -- persistence (bytes for a database column; no pickle) -----------------------------------
     def to_bytes(self, base_version: str) -> bytes:
@@ -161,13 +153,15 @@ class AdaptedHead(ClassifierMixin, BaseEstimator):
                 raise ValueError(f"not an adapted head ({z['format']})")
             if str(z["base_version"]) != base_version:
                 raise ValueError(f"adapted for {z['base_version']}, not {base_version}")
-            if [str(c) for c in z["classes"]] != [str(c) for c in base.classes_]:
-                raise ValueError("label order differs from the base head's")
+            stored, classes = [str(c) for c in z["classes"]], [str(c) for c in base.classes_]
+            if sorted(stored) != sorted(classes):
+                raise ValueError(f"labels {stored} differ from the base head's {classes}")
             head = cls(base=base, C=float(z["C"][0]))
             head.classes_, head.threshold_ = base.classes_, base.threshold_
             head.n_features_in_ = int(z["n_features"][0])
             head.cols_ = z["cols"].astype(np.int64)
-            head.delta_ = z["delta"].astype(np.float64)
+            # rows in the base head's class order (older corrections were stored in display order)
+            head.delta_ = z["delta"].astype(np.float64)[[stored.index(c) for c in classes]]
         return head
 
 

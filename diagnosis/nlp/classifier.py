@@ -28,7 +28,9 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.preprocessing import normalize as normalize_rows
-from sklearn.utils import check_array
+from sklearn.utils import column_or_1d
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from diagnosis.nlp.embeddings import encode_answers
 from diagnosis.nlp.labels import LABELS, UNCLEAR
@@ -144,53 +146,82 @@ def build_features(embeddings: np.ndarray, texts: list[str], char: CharNgrams | 
     return sp.hstack([sp.csr_matrix(embeddings), tfidf], format="csr")
 
 
+HEAD_FORMAT = 2  # rows in sorted class order, library versions stamped; format 1 rows were in LABELS order
+
+
+def decide(proba: np.ndarray, labels: Any, threshold: float) -> list[str]:
+    """Top label per row (columns in ``labels`` order), or ``unclear`` when its probability is
+    below ``threshold``: the product's decision, made by the classifier wrapper, not the head."""
+    top = proba.argmax(axis=1)
+    conf = proba[np.arange(len(proba)), top]
+    return [str(labels[t]) if c >= threshold else UNCLEAR for t, c in zip(top, conf, strict=True)]
+
+
 class CauseHead(ClassifierMixin, BaseEstimator):
-    """One-vs-rest logistic regression on embeddings, Platt-calibrated on out-of-fold scores."""
+    """One-vs-rest logistic regression on embeddings, Platt-calibrated on out-of-fold scores.
+
+    A scikit-learn classifier (it passes ``parametrize_with_checks``): ``classes_`` is sorted
+    (``np.unique(y)``), and ``predict_proba``'s columns follow it; the classifier wrapper maps
+    them to the display order (:data:`LABELS`). ``threshold_`` is the fitted unclear threshold,
+    applied by the wrapper (:func:`decide`)."""
 
     def __init__(
         self,
         C: float = 4.0,
         cv: int = 5,
-        labels: tuple[str, ...] | None = LABELS,
-        class_weight: str | None = "balanced",
+        class_weight: str | dict | None = "balanced",
         random_state: int | None = 0,
     ) -> None:
         self.C = C
         self.cv = cv
-        self.labels = labels
         self.class_weight = class_weight
         self.random_state = random_state
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True  # embeddings with char n-gram columns come as CSR
+        return tags
+
     # -- fitting -----------------------------------------------------------------------------
-    def fit_linear(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
-        """The one-vs-rest linear layer alone (coefficients and intercepts, rows in ``classes_``
-        order, the package's label order unless fitted otherwise): no calibration and no
-        threshold, for model selection (``teichaku evaluate``) and the folds of :meth:`fit`."""
-        if not hasattr(self, "classes_"):
-            self.classes_ = np.asarray(self.labels if self.labels is not None else np.unique(y))
+    def _validate_y(self, y: Any) -> np.ndarray:
+        y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        return y
+
+    def _sample_weight(self, y: np.ndarray) -> np.ndarray | None:
+        """Per-sample weights of a dict ``class_weight`` (None for "balanced" or no weights)."""
+        if not isinstance(self.class_weight, dict):
+            return None
+        return np.array([float(self.class_weight.get(v, 1.0)) for v in y])
+
+    def fit_linear(self, X: Any, y: Any, classes: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        """The one-vs-rest linear layer alone (coefficients and intercepts, one row per class of
+        ``classes``; by default ``classes_`` once fitted, else the sorted labels of ``y``): no
+        calibration and no threshold, for model selection (``teichaku evaluate``) and the folds
+        of :meth:`fit`. Does not fit the estimator."""
         y = np.asarray(y)
-        coef = np.zeros((len(self.classes_), X.shape[1]))
-        intercept = np.zeros(len(self.classes_))
-        for k, cls in enumerate(self.classes_):
-            lr = LogisticRegression(
-                C=self.C,
-                class_weight=self.class_weight,
-                max_iter=2000,
-                random_state=self.random_state,
-            )
-            lr.fit(X, (y == cls).astype(int))
+        if classes is None:
+            classes = self.classes_ if hasattr(self, "classes_") else np.unique(y)
+        # "balanced" weighs each binary problem (the class against the rest); a dict of per-class
+        # weights becomes per-sample weights, the same in every binary problem.
+        binary_weight = self.class_weight if self.class_weight in (None, "balanced") else None
+        sample_weight = self._sample_weight(y)
+        coef = np.zeros((len(classes), X.shape[1]))
+        intercept = np.zeros(len(classes))
+        for k, cls in enumerate(classes):
+            lr = LogisticRegression(C=self.C, class_weight=binary_weight, max_iter=2000,
+                                    random_state=self.random_state)
+            lr.fit(X, (y == cls).astype(int), sample_weight=sample_weight)
             coef[k], intercept[k] = lr.coef_[0], lr.intercept_[0]
         return coef, intercept
 
-    def fit(self, X: np.ndarray, y: Any) -> CauseHead:
+    def fit(self, X: Any, y: Any) -> CauseHead:
         """Fit the OvR head on all data, Platt scaling and unclear threshold on CV folds."""
-        X = check_array(X, accept_sparse="csr", dtype=np.float64)
-        y = np.asarray(y)
-        self.classes_ = np.asarray(self.labels if self.labels is not None else np.unique(y))
-        unknown = set(np.unique(y)) - set(self.classes_)
-        if unknown:
-            raise ValueError(f"labels not in classes: {sorted(unknown)}")
-        self.n_features_in_ = X.shape[1]
+        X, y = validate_data(self, X, y, accept_sparse="csr", dtype=np.float64)
+        y = self._validate_y(y)
+        self.classes_ = np.unique(y)
+        if len(self.classes_) < 2:
+            raise ValueError(f"needs samples of at least 2 classes; got 1 class ({self.classes_[0]})")
         self.coef_, self.intercept_ = self.fit_linear(X, y)
 
         folds = StratifiedKFold(n_splits=self.cv, shuffle=True, random_state=self.random_state)
@@ -201,25 +232,29 @@ class CauseHead(ClassifierMixin, BaseEstimator):
         return self.calibrate(oof, y)
 
     @classmethod
-    def from_linear(cls, coef: np.ndarray, intercept: np.ndarray, oof_scores: np.ndarray, y: Any) -> CauseHead:
-        """A head whose linear layer was trained elsewhere (e.g. jointly with a fine-tuned body).
+    def from_linear(cls, coef: np.ndarray, intercept: np.ndarray, oof_scores: np.ndarray, y: Any,
+                    labels: Any = LABELS) -> CauseHead:
+        """A head whose linear layer was trained elsewhere (e.g. jointly with a fine-tuned body),
+        its rows and score columns in ``labels`` order.
 
         ``oof_scores`` are that layer's scores for answers its training never saw (cross-fitting);
         Platt scaling and the unclear threshold are fitted on them, as :meth:`fit` does on folds.
         """
-        head = cls(C=float("nan"), labels=LABELS)
-        head.classes_ = np.asarray(LABELS)
-        head.coef_ = np.asarray(coef, dtype=np.float64)
-        head.intercept_ = np.asarray(intercept, dtype=np.float64)
+        order = np.argsort(np.asarray(labels, dtype=object).astype(str), kind="stable")
+        head = cls(C=float("nan"))
+        head.classes_ = np.asarray(labels, dtype=object)[order]
+        head.coef_ = np.asarray(coef, dtype=np.float64)[order]
+        head.intercept_ = np.asarray(intercept, dtype=np.float64)[order]
         head.n_features_in_ = head.coef_.shape[1]
-        return head.calibrate(np.asarray(oof_scores, dtype=np.float64), np.asarray(y))
+        return head.calibrate(np.asarray(oof_scores, dtype=np.float64)[:, order], np.asarray(y))
 
     def calibrate(self, oof: np.ndarray, y: np.ndarray) -> CauseHead:
         """Per-class Platt scaling and the unclear threshold, from out-of-fold decision scores."""
         self.platt_ = np.zeros((len(self.classes_), 2))
+        weight = self._sample_weight(y)  # a dict class_weight weighs the calibration too
         for k, cls in enumerate(self.classes_):
             platt = LogisticRegression(C=1e4, max_iter=1000)
-            platt.fit(oof[:, [k]], (y == cls).astype(int))
+            platt.fit(oof[:, [k]], (y == cls).astype(int), sample_weight=weight)
             self.platt_[k] = platt.coef_[0, 0], platt.intercept_[0]
         self.oof_proba_ = self._calibrate(oof)
         pred = self.classes_[self.oof_proba_.argmax(axis=1)]
@@ -231,28 +266,31 @@ class CauseHead(ClassifierMixin, BaseEstimator):
         p = _sigmoid(scores * self.platt_[:, 0] + self.platt_[:, 1])
         return p / np.clip(p.sum(axis=1, keepdims=True), 1e-12, None)
 
-    def decision_function(self, X: np.ndarray) -> np.ndarray:
-        """Raw one-vs-rest scores, columns in ``classes_`` order."""
-        X = check_array(X, accept_sparse="csr", dtype=np.float64)
+    def linear_scores(self, X: Any) -> np.ndarray:
+        """Raw one-vs-rest scores before calibration, columns in ``classes_`` order."""
+        check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse="csr", dtype=np.float64, reset=False)
         return np.asarray(X @ self.coef_.T) + self.intercept_
 
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+    def predict_proba(self, X: Any) -> np.ndarray:
         """Calibrated probabilities, columns in ``classes_`` order, rows summing to 1."""
-        return self._calibrate(self.decision_function(X))
+        return self._calibrate(self.linear_scores(X))
 
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        """Most probable class per row (never ``unclear``; see :meth:`decide`)."""
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Log calibrated probabilities (their argmax is :meth:`predict`'s); for two classes the
+        log-odds of ``classes_[1]``, as scikit-learn expects of a binary classifier."""
+        logp = np.log(np.clip(self.predict_proba(X), 1e-300, None))
+        return logp[:, 1] - logp[:, 0] if len(self.classes_) == 2 else logp
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Most probable class per row (never ``unclear``: that is the wrapper's :func:`decide`)."""
+        check_is_fitted(self)
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
-
-    def decide(self, proba: np.ndarray) -> list[str]:
-        """Top class per row, or ``unclear`` when its probability is below ``threshold_``."""
-        top = proba.argmax(axis=1)
-        conf = proba[np.arange(len(proba)), top]
-        return [str(self.classes_[t]) if c >= self.threshold_ else UNCLEAR for t, c in zip(top, conf, strict=True)]
 
     # -- persistence (no pickle) -------------------------------------------------------------
     def save(self, path: str | Path, char: CharNgrams | None = None) -> None:
-        """Write the learned state (and the char n-gram vocabulary, if any) to an .npz file."""
+        """Write the learned state (and the char n-gram vocabulary, if any) to an .npz file,
+        stamped with its format and the library versions that made it."""
         extra = char.arrays() if char is not None else {}
         np.savez(
             path,
@@ -263,24 +301,55 @@ class CauseHead(ClassifierMixin, BaseEstimator):
             platt=self.platt_,
             threshold=np.array([self.threshold_]),
             params=np.array(json.dumps(self.get_params())),
+            versions=np.array(json.dumps(artefact_versions())),
         )
 
     @classmethod
     def load(cls, path: str | Path, models_dir: str | Path) -> CauseHead:
-        """Load a head saved by :meth:`save`; refuses files outside ``models_dir``."""
+        """Load a head saved by :meth:`save`; refuses files outside ``models_dir`` and a format
+        it does not know. A format-1 head (rows in the display order of its time) is reordered."""
         path = safe_model_path(path, models_dir)
         with np.load(path, allow_pickle=False) as z:
+            versions = json.loads(str(z["versions"])) if "versions" in z else {"format": 1}
+            check_versions(versions, path)
             params = json.loads(str(z["params"]))
-            if params.get("labels") is not None:
-                params["labels"] = tuple(params["labels"])
+            params.pop("labels", None)  # format 1 fixed the label order in a parameter
             head = cls(**params)
-            head.classes_ = z["classes"].astype(object)
-            head.coef_ = z["coef"]
-            head.intercept_ = z["intercept"]
-            head.platt_ = z["platt"]
+            classes = z["classes"].astype(str)
+            order = np.argsort(classes, kind="stable")
+            head.classes_ = classes[order].astype(object)
+            head.coef_ = z["coef"][order]
+            head.intercept_ = z["intercept"][order]
+            head.platt_ = z["platt"][order]
             head.threshold_ = float(z["threshold"][0])
             head.n_features_in_ = head.coef_.shape[1]
         return head
+
+
+def artefact_versions() -> dict[str, Any]:
+    """What a saved model artefact is stamped with: its format and the libraries that made it."""
+    import sklearn
+
+    return {"format": HEAD_FORMAT, "numpy": np.__version__, "scikit-learn": sklearn.__version__}
+
+
+def check_versions(versions: dict[str, Any], path: Any) -> None:
+    """Refuse an artefact of an unknown format; warn when the libraries' major.minor differ
+    (the arrays still load without pickle, but the numbers were made by another release)."""
+    import logging
+
+    import sklearn
+
+    fmt = int(versions.get("format", 1))
+    if fmt not in (1, HEAD_FORMAT):
+        raise ValueError(f"{path}: model format {fmt} is newer than this version of Teichaku reads "
+                         f"({HEAD_FORMAT}); upgrade Teichaku or retrain (teichaku train)")
+    for lib, now in (("numpy", np.__version__), ("scikit-learn", sklearn.__version__)):
+        made = versions.get(lib)
+        if made and made.split(".")[:2] != now.split(".")[:2]:
+            logging.getLogger(__name__).warning(
+                "%s was made with %s %s; this process runs %s (retrain with teichaku train if "
+                "results look wrong)", path, lib, made, now)
 
 
 def load_char_ngrams(path: str | Path, models_dir: str | Path) -> CharNgrams | None:
@@ -361,9 +430,20 @@ class CauseClassifier:
         self.head = head
         self.combine = combine
         self.char = char
+        # The display order: the product's labels first, in LABELS order, then any others.
+        classes = [str(c) for c in head.classes_]
+        self.labels_ = [c for c in LABELS if c in classes] + [c for c in classes if c not in LABELS]
+        self._columns = np.array([classes.index(c) for c in self.labels_])
+
+    def _proba(self, X: Any) -> np.ndarray:
+        """The head's probabilities with columns in display order (``labels_``)."""
+        return self.head.predict_proba(X)[:, self._columns]
+
+    def _decide(self, proba: np.ndarray) -> list[str]:
+        return decide(proba, self.labels_, self.head.threshold_)
 
     def _scores(self, proba: np.ndarray) -> dict[str, float]:
-        return {str(c): round(float(p), 4) for c, p in zip(self.head.classes_, proba, strict=True)}
+        return {c: round(float(p), 4) for c, p in zip(self.labels_, proba, strict=True)}
 
     def classify(self, texts: list[str]) -> list[Classification]:
         """Classify answers: split into sentences, embed them in one pass, combine.
@@ -373,15 +453,15 @@ class CauseClassifier:
         """
         split = [split_sentences(t) for t in texts]
         flat = [s for parts in split for s in parts]
-        n_classes = len(self.head.classes_)
+        n_classes = len(self.labels_)
         if not flat:
             sent_vecs, whole_vecs, counts = np.zeros((0, 0)), np.zeros((len(split), 0)), None
             proba = np.zeros((0, n_classes))
         else:
             sent_vecs, whole_vecs = encode_answers(self.encoder, split)
             counts = self.char.counts(flat) if self.char is not None else None
-            proba = self.head.predict_proba(build_features(sent_vecs, flat, self.char, counts))
-        labels = self.head.decide(proba) if flat else []
+            proba = self._proba(build_features(sent_vecs, flat, self.char, counts))
+        labels = self._decide(proba) if flat else []
         multi = [i for i, parts in enumerate(split) if len(parts) > 1]
         whole_proba: dict[int, np.ndarray] = {}
         if multi and self.combine in ("whole", "whole+length"):
@@ -391,14 +471,14 @@ class CauseClassifier:
                 cells = (np.ones(len(flat)), (owner, np.arange(len(flat))))
                 by_answer = sp.csr_matrix(cells, shape=(len(split), len(flat)))
                 counts = by_answer[multi] @ counts
-            wp = self.head.predict_proba(build_features(whole_vecs[multi], joined, self.char, counts))
+            wp = self._proba(build_features(whole_vecs[multi], joined, self.char, counts))
             whole_proba = dict(zip(multi, wp, strict=True))
         out: list[Classification] = []
         first = 0
         for i, (text, sentences) in enumerate(zip(texts, split, strict=True)):
             n = len(sentences)
             if n == 0:
-                uniform = {str(c): round(1 / n_classes, 4) for c in self.head.classes_}
+                uniform = {c: round(1 / n_classes, 4) for c in self.labels_}
                 out.append(Classification(text, UNCLEAR, uniform, 0.0, ()))
                 continue
             sent_results = tuple(
@@ -416,15 +496,15 @@ class CauseClassifier:
                 lengths = np.array([len(s) for s in sentences], dtype=float)
                 p = combine(proba[first : first + n], lengths, whole_proba.get(i), self.combine)
             first += n
-            label = self.head.decide(p[None, :])[0]
+            label = self._decide(p[None, :])[0]
             out.append(Classification(text, label, self._scores(p), round(float(p.max()), 4), sent_results))
         return out
 
     def predict_proba(self, texts: str | list[str]) -> np.ndarray:
-        """Combined probabilities per answer (a string or a list), columns in classes_ order."""
+        """Combined probabilities per answer (a string or a list), columns in ``labels_`` order."""
         texts = [texts] if isinstance(texts, str) else list(texts)
         rows = self.classify(texts)
-        return np.array([[r.scores[str(c)] for c in self.head.classes_] for r in rows])
+        return np.array([[r.scores[c] for c in self.labels_] for r in rows])
 
     def predict(self, texts: str | list[str]) -> list[str]:
         """Primary label (or ``unclear``) per answer."""

@@ -142,9 +142,9 @@ def choose_c(emb: Embedded, rows: list[Example], random_state: int = 0, char: bo
             # Raw OvR argmax (no calibration folds): C only needs a ranking, and this is 4x cheaper.
             chars = CharNgrams().fit([emb.texts[i] for i in tr]) if char else None
             head = CauseHead(C=C, random_state=random_state)
-            coef, intercept = head.fit_linear(_features(emb, tr, chars), y[tr])
+            coef, intercept = head.fit_linear(_features(emb, tr, chars), y[tr], classes=LABELS)
             scores_te = np.asarray(_features(emb, te, chars) @ coef.T) + intercept
-            pred[te] = head.classes_[scores_te.argmax(axis=1)]
+            pred[te] = np.asarray(LABELS)[scores_te.argmax(axis=1)]
         results[C] = round(float(f1_score(y, pred, labels=list(LABELS), average="macro")), 4)
     best = max(C_GRID, key=lambda c: (results[c], -c))
     return best, results
@@ -304,7 +304,8 @@ def _char_head(
     """A char n-gram-only OvR linear layer: its vocabulary, coefficients and intercepts."""
     chars = CharNgrams().fit(texts)
     head = CauseHead(C=C, random_state=random_state)
-    coef, intercept = head.fit_linear(chars.transform(texts), y)
+    # rows in LABELS order: they are added to the fine-tuned head's, which are
+    coef, intercept = head.fit_linear(chars.transform(texts), y, classes=LABELS)
     return chars, coef, intercept
 
 

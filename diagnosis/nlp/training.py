@@ -127,7 +127,7 @@ def train(
         "training_set_sha256": sha256_examples(rows),
         "n_train": len(rows),
         "n_corrections": n_corrections,
-        "label_order": list(head.classes_),
+        "label_order": [c for c in LABELS if c in {str(k) for k in head.classes_}],  # display order
         "n_features": int(head.n_features_in_),
         "random_state": random_state,
         "C": result["C"],

@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
+import sklearn
 from sklearn.base import clone
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from diagnosis.nlp import LABELS, classify, get_classifier
 from diagnosis.nlp.classifier import CauseHead, Classification, safe_model_path
@@ -14,7 +18,7 @@ def test_estimator_contract(corpus_sample):
     assert not [k for k in vars(head) if k.endswith("_")]  # __init__ stores params only
     assert clone(head).get_params() == head.get_params()
     assert head.fit(X, y) is head
-    assert list(head.classes_) == list(LABELS)
+    assert list(head.classes_) == sorted(LABELS)  # scikit-learn's order; the wrapper shows LABELS order
     proba = head.predict_proba(X)
     assert proba.shape == (len(y), len(LABELS))
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
@@ -36,10 +40,48 @@ def test_random_state_determinism(corpus_sample):
     assert not np.array_equal(a.platt_, c.platt_)  # folds depend on random_state
 
 
-def test_rejects_unknown_label(corpus_sample):
+@parametrize_with_checks([CauseHead(cv=3)])
+def test_the_head_is_a_scikit_learn_classifier(estimator, check):
+    """Every scikit-learn estimator check passes, none excused."""
+    check(estimator)
+
+
+def test_the_wrapper_shows_labels_in_display_order(classifier):
+    """The head's columns are sorted; scores, probabilities and the labels of a classification
+    come in the product's order (LABELS), whatever the head's."""
+    assert list(classifier.head.classes_) == sorted(LABELS)
+    assert classifier.labels_ == list(LABELS)
+    (result,) = classifier.classify(["研修がなくて使い方がわからない"])
+    assert list(result.scores) == list(LABELS)
+    p = classifier.predict_proba("研修がなくて使い方がわからない")[0]
+    assert LABELS[int(p.argmax())] == result.label == "support"
+
+
+def test_saved_heads_carry_their_format_and_library_versions(corpus_sample, tmp_path, caplog):
     X, y = corpus_sample
-    with pytest.raises(ValueError):
-        CauseHead(cv=3).fit(X, ["bogus"] + y[1:])
+    head = CauseHead(cv=3).fit(X, y)
+    head.save(tmp_path / "h.npz")
+    with np.load(tmp_path / "h.npz") as z:
+        versions = json.loads(str(z["versions"]))
+    assert versions["format"] == 2 and versions["scikit-learn"] == sklearn.__version__
+    again = CauseHead.load(tmp_path / "h.npz", tmp_path)
+    np.testing.assert_array_equal(again.predict_proba(X), head.predict_proba(X))
+    # a format-1 head (rows in display order, no versions) loads reordered to the same model
+    order = [list(head.classes_).index(c) for c in LABELS]
+    np.savez(tmp_path / "old.npz", classes=np.array(LABELS), coef=head.coef_[order],
+             intercept=head.intercept_[order], platt=head.platt_[order], threshold=np.array([head.threshold_]),
+             params=np.array(json.dumps({**head.get_params(), "labels": list(LABELS)})))
+    old = CauseHead.load(tmp_path / "old.npz", tmp_path)
+    np.testing.assert_allclose(old.predict_proba(X), head.predict_proba(X))
+    # another release of scikit-learn: loaded with a warning; an unknown format: refused
+    with np.load(tmp_path / "h.npz") as z:
+        arrays = dict(z)
+    np.savez(tmp_path / "v.npz", **{**arrays, "versions": np.array(json.dumps({**versions, "scikit-learn": "0.1"}))})
+    CauseHead.load(tmp_path / "v.npz", tmp_path)
+    assert "made with scikit-learn 0.1" in caplog.text
+    np.savez(tmp_path / "f.npz", **{**arrays, "versions": np.array(json.dumps({**versions, "format": 9}))})
+    with pytest.raises(ValueError, match="model format 9 is newer"):
+        CauseHead.load(tmp_path / "f.npz", tmp_path)
 
 
 @pytest.mark.parametrize(
