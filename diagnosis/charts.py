@@ -84,6 +84,11 @@ def _t(key: str, lang: str) -> str:
     return _TEXT[key][_lang(lang)]
 
 
+def text(key: str, lang: str = "ja") -> str:
+    """One of the charts' own texts (titles, legends) in ``lang``."""
+    return _t(key, lang)
+
+
 def _playbook():
     from .recommend.playbook import load_playbook
 

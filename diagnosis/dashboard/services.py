@@ -21,6 +21,7 @@ from ..classification import diagnose_options
 from ..extensions import db
 from ..interviews import add_interview
 from ..models import SEGMENT_FIELDS, Campaign, Comment, InterviewNote, Response
+from ..presenter import View, present
 from ..questionnaire import Questionnaire, questionnaire_for
 from ..recommend.anonymity import (
     COMMENT_FIELD,
@@ -30,11 +31,9 @@ from ..recommend.anonymity import (
 )
 from ..recommend.playbook import Playbook, load_playbook
 from ..recommend.redact import redact
-from ..recommend.sanity import DataWarning, diagnosis_warnings
 from ..recommend.service import Diagnosis, diagnose_campaign
-from ..recommend.waves import WaveComparison, WaveError, compare
 from ..vocabulary import LABELS, UNCLEAR
-from ..workspace import earlier_wave, released_snapshot
+from ..workspace import released_snapshot
 
 PAGE_SIZE = 50
 MAX_UPLOAD_BYTES = 200_000
@@ -87,43 +86,10 @@ def classifier_figures() -> dict[str, Any] | None:
     return classifier_metrics(current_app.config.get("MODELS_DIR"), configured_backend())
 
 
-@dataclass
-class WaveView:
-    """An earlier wave and, when both waves are large enough, their comparison."""
-
-    earlier: Campaign
-    comparison: WaveComparison | None
-    problem: str | None = None
-    earlier_diagnosis: Diagnosis | None = None  # set when the two were compared
-
-
-def wave_view(campaign: Campaign, diag: Diagnosis, lang: str) -> WaveView | None:
-    """Compare with the earlier wave, if there is one; the problem is kept when they cannot be."""
-    earlier = earlier_wave(campaign)
-    if earlier is None:
-        return None
-    earlier_diag = campaign_diagnosis(earlier, lang)
-    try:
-        return WaveView(earlier, compare(earlier_diag, diag, playbook()), earlier_diagnosis=earlier_diag)
-    except WaveError as exc:
-        return WaveView(earlier, None, str(exc))
-
-
-def data_warnings(diag: Diagnosis, wave: WaveView | None = None) -> list[DataWarning]:
-    """The sanity warnings shown above the diagnosis (the CLI and the PDF show the same)."""
-    return diagnosis_warnings(diag, wave.earlier_diagnosis if wave is not None else None, playbook())
-
-
-def heatmap_rows(segments: list[dict[str, Any]]) -> list[tuple[str, dict[str, float | None] | None]]:
-    """Rows for ``charts.heatmap_chart`` from one field of ``Diagnosis.to_dict()['segments']``."""
-    rows: list[tuple[str, dict[str, float | None] | None]] = []
-    for s in segments:
-        if s.get("suppressed"):
-            rows.append((s["label"], None))
-        else:
-            rows.append((s["label"], {c: v.get("score") for c, v in s["causes"].items()
-                                      if c != "other"}))
-    return rows
+def campaign_view(campaign: Campaign, lang: str) -> View:
+    """The campaign's diagnosis as the dashboard and the CSV export show it (the PDF too, with its
+    report date): one presenter, :func:`diagnosis.presenter.present`."""
+    return present(campaign, lang, lambda c: campaign_diagnosis(c, lang), playbook())
 
 
 def interview_counts(campaign: Campaign) -> tuple[int, int]:

@@ -67,34 +67,12 @@ def campaign(campaign_id: int):
     """The campaign dashboard: response rate, funnel, causes, segments, recommendation, waves."""
     campaign = campaign_or_404(campaign_id)
     lang = current_lang()
-    diag = services.campaign_diagnosis(campaign, lang)
-    d = diag.to_dict()
-    wave = services.wave_view(campaign, diag, lang)
-    chart = {}
-    if not d["suppressed"]:
-        chart["funnel"] = charts.funnel_chart(d["usage"]["counts"], lang)
-        chart["causes"] = charts.cause_chart(d["causes"], lang)
-        chart["drivers"] = charts.driver_chart(d["drivers"], d["driver_analysis"], lang)
-        shares = {c: v.get("share") for c, v in d["causes"].items() if v.get("share") is not None}
-        chart["shares"] = charts.share_chart(shares, lang) if shares else None
-        if d.get("reason_choices"):
-            chart["reasons"] = charts.reasons_chart(d["reason_choices"], lang)
-            chart["evidence"] = (charts.evidence_chart(d["causes"], lang)
-                                 if d["reason_choices"]["n"] else None)
-    chart["heatmaps"] = [
-        (f, charts.heatmap_chart(services.heatmap_rows(d["segments"][f]), lang))
-        for f in SEGMENT_FIELDS if d["segments"].get(f)]
-    if wave and wave.comparison:
-        wc = wave.comparison.causes
-        chart["wave"] = charts.wave_chart(
-            {c: v["score_before"] for c, v in wc.items()},
-            {c: v["score_after"] for c, v in wc.items()}, lang,
-            labels=(wave.earlier.name, campaign.name))
+    view = services.campaign_view(campaign, lang)
     link = survey_url(campaign)
     notes, sentences = services.interview_counts(campaign)
     return render_template(
-        "dashboard/campaign.html", campaign=campaign, d=d, chart=chart, wave=wave,
-        warnings=services.data_warnings(diag, wave), notes=notes, sentences=sentences, link=link,
+        "dashboard/campaign.html", campaign=campaign, d=view.d, chart=view.charts, wave=view.wave,
+        warnings=view.warnings, notes=notes, sentences=sentences, link=link,
         qr=services.survey_qr_svg(link, pick("アンケートのQRコード", "QR code of the survey link")),
         people=services.dx_leads(campaign) if current_user.is_consultant else [],
         confirm=ConfirmForm(), note_form=NoteForm(note=campaign.consultant_note),
@@ -264,11 +242,8 @@ def export_diagnosis(campaign_id: int):
     """The diagnosis tables as CSV (UTF-8 with BOM)."""
     campaign = campaign_or_404(campaign_id)
     lang = current_lang()
-    diag = services.campaign_diagnosis(campaign, lang)
-    wave = services.wave_view(campaign, diag, lang)
-    pb = services.playbook()
-    data = diagnosis_csv(diag.to_dict(), wave.comparison.to_dict() if wave and wave.comparison
-                         else None, lang, pb.cause_name)
+    view = services.campaign_view(campaign, lang)
+    data = diagnosis_csv(view.d, view.comparison, lang, charts.cause_name)
     return _csv(data, _filename(campaign, f"diagnosis-{lang}.csv"))
 
 

@@ -16,6 +16,7 @@ from .. import charts
 from ..adaptation import summary as adaptation_summary
 from ..classification import configured_backend, diagnose_options
 from ..colours import cause_stylesheet
+from ..presenter import present
 from ..questionnaire import questionnaire_for
 from ..recommend.anonymity import quotable, segment_counts
 from ..recommend.data import CAUSES, SEGMENT_FIELDS
@@ -153,40 +154,14 @@ def _summary(d: dict[str, Any], lang: str) -> list[str]:
     return out
 
 
-def _segment_heatmaps(d: dict[str, Any], lang: str) -> list[dict[str, Any]]:
-    out = []
-    for f in SEGMENT_FIELDS:
-        views = d["segments"].get(f) or []
-        if not views:
-            continue
-        rows: list[tuple[str, dict[str, float | None] | None]] = []
-        for v in views:
-            if v["suppressed"]:
-                rows.append((v["label"], None))
-            else:
-                rows.append((f"{v['label']} (n={v['n']})",
-                             {c: v["causes"][c]["score"] for c in CAUSES}))
-        out.append({"field": f, "title": translate(f"field_{f}", lang),
-                    "chart": charts.heatmap_chart(rows, lang)})
-    return out
-
-
-def _wave(camp: Any, diag: Any, lang: str, diagnose: Any) -> tuple[dict[str, Any] | None, Any]:
-    """The wave section and the earlier wave's diagnosis when the two were compared."""
-    from ..recommend.waves import WaveError, compare
-    from ..workspace import earlier_wave
-
-    earlier = earlier_wave(camp)
-    if earlier is None:
-        return None, None
-    try:
-        ediag = diagnose(earlier)
-        cmp = compare(ediag, diag)
-    except WaveError as exc:
-        return {"error": translate("wave_error", lang, reason=str(exc)), "name": earlier.name}, None
-    before = {c: v["score_before"] for c, v in cmp.causes.items()}
-    after = {c: v["score_after"] for c, v in cmp.causes.items()}
-    labels = (f"{translate('before', lang)}: {earlier.name}", f"{translate('after', lang)}: {camp.name}")
+def _wave_section(view: Any, later_name: str, lang: str) -> dict[str, Any] | None:
+    """The PDF's wave section: the presenter's comparison, with its tables in the report's words."""
+    wave = view.wave
+    if wave is None:
+        return None
+    if wave.comparison is None:
+        return {"error": translate("wave_error", lang, reason=wave.problem), "name": wave.earlier.name}
+    cmp = wave.comparison
     usage = [{"name": charts.USAGE_NAMES[code][lang], "before": cmp.usage["counts_before"].get(code, 0),
               "after": cmp.usage["counts_after"].get(code, 0),
               "change": cmp.usage["counts_change"].get(code, 0)} for code in charts.USAGE_CODES]
@@ -196,9 +171,8 @@ def _wave(camp: Any, diag: Any, lang: str, diagnose: Any) -> tuple[dict[str, Any
                "hi": v.interval[1] * (100 if v.unit == "rate" else 1),
                "verdict": translate(f"verdict_{v.verdict}", lang)}
               for k, v in cmp.change.items() if v.delta is not None and v.interval is not None]
-    return {"name": earlier.name, "opens_on": earlier.opens_on, "findings": cmp.findings,
-            "improved": cmp.improved, "usage": usage, "change": change,
-            "chart": charts.wave_chart(before, after, lang, labels=labels)}, ediag
+    return {"name": wave.earlier.name, "opens_on": wave.earlier.opens_on, "findings": cmp.findings,
+            "improved": cmp.improved, "usage": usage, "change": change, "chart": view.charts["wave"]}
 
 
 def build_context(campaign: Any, lang: str = "ja", report_date: dt.date | None = None,
@@ -209,7 +183,6 @@ def build_context(campaign: Any, lang: str = "ja", report_date: dt.date | None =
     ``allow_pending``: the report then says how many were left out.
     """
     from ..recommend.loader import find_campaign
-    from ..recommend.sanity import diagnosis_warnings
     from ..recommend.service import diagnose_campaign, driver_finding
 
     lang = "en" if lang == "en" else "ja"
@@ -221,12 +194,11 @@ def build_context(campaign: Any, lang: str = "ja", report_date: dt.date | None =
         return diagnose_campaign(c, lang, questionnaire=questionnaire_for(questionnaires, c),
                                  report_date=report_date, **diagnose_options(c.organisation_id))
 
-    diag = diagnose(camp)
-    d = diag.to_dict()
+    pb = load_playbook()
+    view = present(camp, lang, diagnose, pb)
+    diag, d = view.diagnosis, view.d
     if d["pending_comments"] and not allow_pending:
         raise PendingCommentsError(d["pending_comments"])
-    pb = load_playbook()
-    wave, earlier = (None, None) if d["suppressed"] else _wave(camp, diag, lang, diagnose)
     ctx: dict[str, Any] = {
         "lang": lang, "d": d, "tr": lambda key, **kw: translate(key, lang, **kw),
         "client": camp.organisation.display_name(lang), "campaign_name": camp.name,
@@ -235,8 +207,8 @@ def build_context(campaign: Any, lang: str = "ja", report_date: dt.date | None =
         "classifier": classifier_metrics(cfg.get("MODELS_DIR"), configured_backend()),
         "adaptation": adaptation_summary(camp.organisation_id),
         "cause_name": lambda c: charts.cause_name(c, lang),
-        "pct": _pct, "num": _num, "wave": wave,
-        "warnings": diagnosis_warnings(diag, earlier, playbook=pb),
+        "pct": _pct, "num": _num, "wave": _wave_section(view, camp.name, lang),
+        "warnings": view.warnings, "chart": view.charts,
     }
     sc = pb.section("scoring")
     lw, tw = float(sc["likert_weight"]), float(sc["text_weight"])
@@ -258,14 +230,6 @@ def build_context(campaign: Any, lang: str = "ja", report_date: dt.date | None =
         "themes": [(pb.theme_label(t, lang), n) for t, n in
                    sorted(d["causes"]["other"]["themes"].items(), key=lambda x: (-x[1], x[0]))
                    if n and t != "unthemed"],
-        "funnel_chart": charts.funnel_chart(d["usage"]["counts"], lang),
-        "cause_chart": charts.cause_chart(d["causes"], lang),
-        "share_chart": charts.share_chart({c: v["share"] for c, v in d["causes"].items()}, lang),
-        "heatmaps": _segment_heatmaps(d, lang),
-        "reasons_chart": charts.reasons_chart(d["reason_choices"], lang) if d.get("reason_choices") else None,
-        "evidence_chart": (charts.evidence_chart(d["causes"], lang)
-                           if (d.get("reason_choices") or {}).get("n") else None),
-        "driver_chart": charts.driver_chart(d["drivers"], d["driver_analysis"], lang),
         "driver_text": driver_finding(diag.drivers, pb, lang) if diag.drivers is not None else None,
     })
     return ctx
