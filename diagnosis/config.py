@@ -1,15 +1,17 @@
 """Default configuration.
 
 Overridden, in order, by ``instance/config.py`` and by ``TEICHAKU_*`` environment variables
-(``TEICHAKU_DATABASE_URL`` → ``SQLALCHEMY_DATABASE_URI``, ``TEICHAKU_SECRET_KEY`` → ``SECRET_KEY``,
-any other ``TEICHAKU_NAME`` → ``NAME``).
+(Flask's ``from_prefixed_env``; ``TEICHAKU_DATABASE_URL`` → ``SQLALCHEMY_DATABASE_URI``,
+``TEICHAKU_SECRET_KEY`` → ``SECRET_KEY``, any other ``TEICHAKU_NAME`` → ``NAME``; see
+:func:`apply_environment`).
 """
 
 from __future__ import annotations
 
-import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -65,27 +67,28 @@ MIN_GROUP = 5
 MIN_COMMENTS_GROUP = 10
 
 _ALIASES = {"DATABASE_URL": "SQLALCHEMY_DATABASE_URI"}
+# Settings that are text even when they look like JSON ("123" as a key, a URL).
+TEXT_SETTINGS = frozenset({"SECRET_KEY", "SQLALCHEMY_DATABASE_URI", "EMBEDDING_MODEL", "PUBLIC_BASE_URL",
+                           "RATELIMIT_STORAGE_URL", "JOB_QUEUE_URL", "QUESTIONNAIRE_DIR", "MODELS_DIR"})
+PREFIX = "TEICHAKU"
 
 
-def from_environment(environ: os._Environ | dict | None = None) -> dict:
-    """Return config overrides taken from TEICHAKU_* environment variables."""
+def apply_environment(config: Any, environ: Mapping[str, str] | None = None) -> None:
+    """Override ``config`` from TEICHAKU_* environment variables: Flask's
+    ``from_prefixed_env`` (values parsed as JSON where they parse, ``A__B`` for nested keys), then
+    the aliases (``TEICHAKU_DATABASE_URL`` → ``SQLALCHEMY_DATABASE_URI``) and the text settings
+    kept as written."""
     environ = os.environ if environ is None else environ
-    out: dict = {}
+    config.from_prefixed_env(PREFIX)
     for key, raw in environ.items():
-        if not key.startswith("TEICHAKU_"):
+        if not key.startswith(f"{PREFIX}_"):
             continue
-        name = key.removeprefix("TEICHAKU_")
-        name = _ALIASES.get(name, name)
-        try:
-            value = json.loads(raw)
-        except ValueError:
-            value = raw
-        # Keep strings that merely look like numbers as strings for text settings.
-        if name in {"SECRET_KEY", "SQLALCHEMY_DATABASE_URI", "EMBEDDING_MODEL", "PUBLIC_BASE_URL",
-                    "RATELIMIT_STORAGE_URL", "JOB_QUEUE_URL"}:
-            value = raw
-        out[name] = value
-    return out
+        name = key.removeprefix(f"{PREFIX}_")
+        target = _ALIASES.get(name, name)
+        if target != name:
+            config.pop(name, None)
+        if target in TEXT_SETTINGS or target != name:
+            config[target] = raw
 # Where rate-limit counters live, shared by every worker: "database" (the app database, table
 # rate_limit), "memory://" (this process only) or "redis://host:6379/0" (pip install teichaku[redis]).
 RATELIMIT_STORAGE_URL = "database"

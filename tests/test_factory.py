@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from diagnosis import ConfigurationError, create_app
-from diagnosis.config import from_environment
+from diagnosis.config import apply_environment
 from diagnosis.questionnaire import QuestionnaireError
 
 
@@ -57,7 +57,22 @@ def test_environment_overrides(monkeypatch, tmp_path):
     app = create_app({"TESTING": True})
     assert app.config["SQLALCHEMY_DATABASE_URI"] == url
     assert app.config["MIN_GROUP"] == 7
-    assert from_environment({"TEICHAKU_SECRET_KEY": "123"}) == {"SECRET_KEY": "123"}
+    assert app.config["MIN_GROUP"] == 7
+
+
+def test_environment_values_are_json_except_text_settings(monkeypatch):
+    from flask import Config
+
+    env = {"TEICHAKU_SECRET_KEY": "123", "TEICHAKU_ADAPT_EVERY": "20", "TEICHAKU_ADAPT_ON_REVIEW": "off",
+           "TEICHAKU_DATABASE_URL": "sqlite:///x", "TEICHAKU_SQLALCHEMY_ENGINE_OPTIONS__pool_size": "4"}
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    config = Config(".")
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = {}
+    apply_environment(config, env)
+    assert config["SECRET_KEY"] == "123" and config["ADAPT_EVERY"] == 20 and config["ADAPT_ON_REVIEW"] == "off"
+    assert config["SQLALCHEMY_DATABASE_URI"] == "sqlite:///x" and "DATABASE_URL" not in config
+    assert config["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_size": 4}
 
 
 def test_min_group_never_below_three():
