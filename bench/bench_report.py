@@ -63,7 +63,7 @@ MINIMAL = (
 
 def fill(campaign, q, n: int, rng: random.Random) -> None:
     """n responses with Likert answers, segments and one labelled comment in most of them."""
-    from diagnosis.responses import add_response
+    from diagnosis.store.responses import add_response
 
     valid = {f: [o.code for o in q.item(f).options] for f in SEGMENTS}
     for _ in range(n):

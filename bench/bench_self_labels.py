@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench_self_labels.py [--consistency 0.8] [--seed 0] [--json FILE]
 
 A respondent who ticks reasons naming one cause in the reason checklist has labelled their own
-comment (``Comment.self_label``, see ``diagnosis.responses.self_label``). This benchmark reports
+comment (``Comment.self_label``, see ``diagnosis.store.responses.self_label``). This benchmark reports
 the agreement between the classifier and those self-labels in two places:
 
 * **demo**: the demo workspace built into a temporary SQLite file by the product's own code
@@ -39,7 +39,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 from diagnosis.nlp import active_backend, classify  # noqa: E402
 from diagnosis.nlp.corpus import load_eval_sets  # noqa: E402
 from diagnosis.questionnaire import load_directory  # noqa: E402
-from diagnosis.responses import self_label  # noqa: E402
+from diagnosis.store.responses import self_label  # noqa: E402
 
 LABELS = ("purpose", "leadership", "support", "other")
 
@@ -71,7 +71,7 @@ def demo_pairs() -> tuple[list[tuple[str, str]], int]:
     from diagnosis import create_app
     from diagnosis.demo import build_demo
     from diagnosis.extensions import db
-    from diagnosis.models import Campaign, Comment
+    from diagnosis.store.models import Campaign, Comment
 
     with tempfile.TemporaryDirectory() as tmp:
         app = create_app({"SECRET_KEY": "bench-only-not-a-secret-" + "x" * 16, "TESTING": True,

@@ -155,7 +155,7 @@ def campaign_state(env: dict, slug: str) -> dict:
     """Responses stored, comment ids, comments still pending or leased (read by a fresh process)."""
     script = (
         "import json\nfrom diagnosis import create_app\nfrom diagnosis.extensions import db\n"
-        "from diagnosis.models import Response, Campaign, Comment\nfrom sqlalchemy import select, func\n"
+        "from diagnosis.store.models import Response, Campaign, Comment\nfrom sqlalchemy import select, func\n"
         "app = create_app()\nwith app.app_context():\n"
         f"    c = db.session.scalar(select(Campaign).where(Campaign.slug == {slug!r}))\n"
         "    def n(m, *w):\n"

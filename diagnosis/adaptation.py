@@ -27,8 +27,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from .extensions import db
-from .models import Campaign, Comment, Organisation, OrgExample, OrgModel, utcnow
 from .ops import log_event
+from .store.models import Campaign, Comment, Organisation, OrgExample, OrgModel, utcnow
 
 log = logging.getLogger(__name__)
 _LOCK = threading.Lock()

@@ -18,7 +18,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import throttle
 from .extensions import db, login_manager
-from .models import Campaign, Organisation, User, utcnow
+from .store.models import Campaign, Organisation, User, utcnow
 from .throttle import Backoff
 from .workspace import find_user
 

@@ -14,9 +14,9 @@ from flask import current_app
 from sqlalchemy import func, or_, select, update
 
 from .extensions import db
-from .models import Campaign, Comment, InterviewNote, Organisation, Response, utcnow
 from .ops import log_event
 from .progress import ProgressCallback
+from .store.models import Campaign, Comment, InterviewNote, Organisation, Response, utcnow
 
 log = logging.getLogger(__name__)
 

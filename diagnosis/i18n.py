@@ -261,7 +261,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Per-person data (CSV) can be downloaded by consultants only.",
     ),
     "anon.csv_hidden": ("（非表示：少人数）", "(hidden: small group)"),
-    # importing answers from CSV / Excel files (diagnosis.tabular, diagnosis.csv_io); the English
+    # importing answers from CSV / Excel files (diagnosis.store.tabular, diagnosis.store.csv_io); the English
     # text is also what `teichaku import-responses` prints
     "import.where.line": ("{line}行目", "line {line}"),
     "import.where.cell": ("{line}行目・{column}", "line {line}, {column}"),

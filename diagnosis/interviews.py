@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 from .extensions import db
-from .models import SEGMENT_FIELDS, Campaign, Comment, InterviewNote
-from .responses import clean_text
+from .store.models import SEGMENT_FIELDS, Campaign, Comment, InterviewNote
+from .store.responses import clean_text
 
 MAX_NOTE_LENGTH = 50_000
 

@@ -15,7 +15,7 @@ from flask import current_app
 from sqlalchemy import case, func, select, update
 
 from .extensions import db
-from .models import Campaign, Invitation
+from .store.models import Campaign, Invitation
 
 MAX_PER_RUN = 100_000
 

@@ -3,7 +3,7 @@
 The dashboard page, the client PDF and the diagnosis CSV show the same campaign the same way: the
 same diagnosis (the latest released snapshot), the same comparison with the earlier wave, the same
 data warnings and the same charts. :func:`present` builds that view; each surface only lays it out
-(``templates/dashboard/campaign.html``, ``templates/report/report.html``, :mod:`diagnosis.exports`).
+(``templates/dashboard/campaign.html``, ``templates/report/report.html``, :mod:`diagnosis.store.exports`).
 """
 
 from __future__ import annotations

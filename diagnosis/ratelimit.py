@@ -75,7 +75,7 @@ class DatabaseStorage(Storage):
 
     @property
     def _table(self) -> Table:
-        from .models import RateLimitCounter
+        from .store.models import RateLimitCounter
 
         return RateLimitCounter.__table__
 

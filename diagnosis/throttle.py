@@ -18,7 +18,7 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
 from .extensions import db
-from .models import LoginThrottle
+from .store.models import LoginThrottle
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 
 from .extensions import db
 from .i18n import gettext
-from .models import ROLES, Campaign, Organisation, User
 from .passwords import MIN_LENGTH, password_problem
 from .questionnaire import Questionnaire
+from .store.models import ROLES, Campaign, Organisation, User
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

@@ -234,7 +234,7 @@ def _hash_once(password: str) -> str:
 def world(app, monkeypatch):
     """Two organisations, each with a campaign and a DX lead; one consultant sees org A only."""
     with app.app_context(), monkeypatch.context() as m:
-        m.setattr("diagnosis.models.generate_password_hash", _hash_once)
+        m.setattr("diagnosis.store.models.generate_password_hash", _hash_once)
         a = create_organisation("株式会社エー", 120, dt.date(2026, 8, 1), "A Corp")
         b = create_organisation("株式会社ビー", 8, dt.date(2026, 10, 1), "B Corp")
         ca = create_campaign(a, "a-2026", "A wave 1", opens_on=dt.date(2026, 1, 1))

@@ -8,8 +8,8 @@ import re
 from items import likert_items
 
 from diagnosis.extensions import db
-from diagnosis.models import Campaign, Comment
-from diagnosis.responses import add_response
+from diagnosis.store.models import Campaign, Comment
+from diagnosis.store.responses import add_response
 from diagnosis.workspace import questionnaire
 
 LIKERT = likert_items()

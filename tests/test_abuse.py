@@ -15,8 +15,8 @@ from test_survey import valid_answers
 
 from diagnosis import create_app
 from diagnosis.extensions import db
-from diagnosis.models import Campaign, Invitation, RateLimitCounter, Response
 from diagnosis.ratelimit import DatabaseStorage, client_address
+from diagnosis.store.models import Campaign, Invitation, RateLimitCounter, Response
 
 NONCE = re.compile(r'name="nonce" type="hidden" value="([^"]+)"')
 KEPT_ANSWER = "月1回の研修があれば使うと思います。"

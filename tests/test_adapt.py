@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from diagnosis import adaptation
 from diagnosis.extensions import db
-from diagnosis.models import Campaign, Comment, OrgExample, OrgModel
-from diagnosis.responses import add_response
+from diagnosis.store.models import Campaign, Comment, OrgExample, OrgModel
+from diagnosis.store.responses import add_response
 from diagnosis.workspace import questionnaire
 
 pytestmark = pytest.mark.sqlite_only
@@ -146,7 +146,7 @@ def test_adaptation_learns_the_wording_and_org_b_never_changes(app, world, tmp_p
     # A's consultant reviews every comment (gold labels), repeated wording included
     gold = dict(JARGON) | {r["text"]: r["label"] for r in client_rows("minato", 20)}
     with app.app_context():
-        from diagnosis.corrections import record_correction
+        from diagnosis.store.corrections import record_correction
 
         for c in db.session.scalars(select(Comment).where(Comment.campaign_id == world["campaign_a"])):
             record_correction(c, gold[c.text], None)
@@ -277,7 +277,7 @@ def test_a_review_of_a_label_that_changed_meanwhile_is_not_stored_and_undo_keeps
     # someone else corrects the same comment afterwards: undo leaves their decision alone
     other = next(c for c in ("purpose", "leadership", "support", "other") if c != stored)
     with app.app_context():
-        from diagnosis.corrections import record_correction
+        from diagnosis.store.corrections import record_correction
 
         record_correction(db.session.get(Comment, cid), other, None)
         db.session.commit()

@@ -18,11 +18,11 @@ from dashboard_helpers import fill, submit
 from sqlalchemy import func, select, text
 
 from diagnosis.dashboard.services import order_secret
-from diagnosis.exports import BOM
 from diagnosis.extensions import db
 from diagnosis.i18n import gettext
-from diagnosis.models import Campaign, Comment, Response
 from diagnosis.recommend.anonymity import shuffle_key
+from diagnosis.store.exports import BOM
+from diagnosis.store.models import Campaign, Comment, Response
 
 
 def page(client, url: str, **args) -> str:

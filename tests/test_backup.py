@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from diagnosis import create_app
 from diagnosis.extensions import db
-from diagnosis.models import Comment, Response
+from diagnosis.store.models import Comment, Response
 
 DATE = "2026-11-01"
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from diagnosis import classification
 from diagnosis.extensions import db
-from diagnosis.models import Comment, Response
+from diagnosis.store.models import Comment, Response
 
 ANSWERS = {"usage": "tried_once", "pu_useful": "3", "pu_usecase": "2", "pu_nofit": "3",
            "le_exec": "2", "le_manager": "2", "le_fringe": "4", "su_skill": "2",

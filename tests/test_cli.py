@@ -8,7 +8,7 @@ import sys
 from sqlalchemy import func, select
 
 from diagnosis.extensions import db
-from diagnosis.models import Campaign, Comment, InterviewNote, Organisation, Response, User
+from diagnosis.store.models import Campaign, Comment, InterviewNote, Organisation, Response, User
 
 
 def test_create_org_user_campaign(app, runner):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from diagnosis.corrections import CorrectionError, export_rows, record_correction
 from diagnosis.extensions import db
-from diagnosis.models import Campaign, Comment
-from diagnosis.responses import add_response
+from diagnosis.store.corrections import CorrectionError, export_rows, record_correction
+from diagnosis.store.models import Campaign, Comment
+from diagnosis.store.responses import add_response
 from diagnosis.workspace import questionnaire
 
 

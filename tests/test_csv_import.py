@@ -14,12 +14,12 @@ from flask import current_app
 from items import likert_items
 from sqlalchemy import func, select
 
-from diagnosis import csv_io, tabular
-from diagnosis.csv_io import CSVImportError, import_csv, template_csv
 from diagnosis.extensions import db
 from diagnosis.i18n import MESSAGES
-from diagnosis.models import Comment, Response, today
-from diagnosis.tabular import TableFormat, cell_text
+from diagnosis.store import csv_io, tabular
+from diagnosis.store.csv_io import CSVImportError, import_csv, template_csv
+from diagnosis.store.models import Comment, Response, today
+from diagnosis.store.tabular import TableFormat, cell_text
 from diagnosis.workspace import create_campaign, create_organisation, find_campaign
 
 SLUG = "a-2026"

@@ -12,10 +12,10 @@ from conftest import login
 from dashboard_helpers import comment_ids, fill, submit
 
 from diagnosis.classification import diagnose_options
-from diagnosis.exports import BOM, neutralise, write_csv
 from diagnosis.extensions import db
-from diagnosis.models import Campaign, Comment, InterviewNote
 from diagnosis.recommend.service import diagnose_campaign
+from diagnosis.store.exports import BOM, neutralise, write_csv
+from diagnosis.store.models import Campaign, Comment, InterviewNote
 from diagnosis.workspace import create_campaign
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from diagnosis.extensions import db
 from diagnosis.interviews import add_interview
-from diagnosis.models import Campaign, Comment, Organisation, User
+from diagnosis.store.models import Campaign, Comment, Organisation, User
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from diagnosis.dashboard import uploads
 from diagnosis.extensions import db
-from diagnosis.models import Campaign, Response
+from diagnosis.store.models import Campaign, Response
 from diagnosis.workspace import create_campaign, create_user
 
 LIKERT = import_files.LIKERT

@@ -17,7 +17,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.engine import make_url
 
 from diagnosis.extensions import db
-from diagnosis.models import Response, UsedNonce
+from diagnosis.store.models import Response, UsedNonce
 
 ROOT = Path(__file__).resolve().parent.parent
 TEXT = "研修がなく、聞ける人もいないので使わなくなりました。"

@@ -12,10 +12,10 @@ from dashboard_helpers import fill
 from sqlalchemy import select
 
 from diagnosis.display import BIDI_CONTROLS
-from diagnosis.exports import neutralise, write_csv
 from diagnosis.extensions import db
 from diagnosis.interviews import add_interview
-from diagnosis.models import Campaign, Comment, Organisation, User
+from diagnosis.store.exports import neutralise, write_csv
+from diagnosis.store.models import Campaign, Comment, Organisation, User
 
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 

@@ -22,9 +22,9 @@ from sqlalchemy import func, select
 from diagnosis import classification
 from diagnosis.classification import claim_batch, classify_claimed, classify_pending
 from diagnosis.extensions import db
-from diagnosis.models import Campaign, Comment, Response
 from diagnosis.questionnaire import questionnaire_for
-from diagnosis.responses import add_response
+from diagnosis.store.models import Campaign, Comment, Response
+from diagnosis.store.responses import add_response
 
 ROOT = Path(__file__).resolve().parent.parent
 TEICHAKU = [sys.executable, "-m", "diagnosis"]

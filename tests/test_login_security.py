@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 
 from diagnosis import auth
 from diagnosis.extensions import db, login_manager
-from diagnosis.models import LoginThrottle, User
+from diagnosis.store.models import LoginThrottle, User
 from diagnosis.throttle import Backoff
 
 ATTACKER = {"REMOTE_ADDR": "203.0.113.66"}

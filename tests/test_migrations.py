@@ -19,8 +19,8 @@ from sqlalchemy import func, select, text
 from diagnosis import create_app
 from diagnosis.extensions import db
 from diagnosis.jobs import is_queue_table
-from diagnosis.models import Campaign, Organisation, User
 from diagnosis.ops import MIGRATIONS_DIR
+from diagnosis.store.models import Campaign, Organisation, User
 
 _names = itertools.count(1)
 HEAD = ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()

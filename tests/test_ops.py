@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import func, select
 
 from diagnosis.extensions import db
-from diagnosis.models import Organisation
 from diagnosis.ops import JsonFormatter
+from diagnosis.store.models import Organisation
 
 
 def test_health(client):

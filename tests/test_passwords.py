@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from diagnosis.demo import CONSULTANT, DX_LEAD
 from diagnosis.extensions import db
-from diagnosis.models import User
 from diagnosis.passwords import password_problem
+from diagnosis.store.models import User
 from diagnosis.workspace import WeakPasswordError, create_user
 
 WEAK = {

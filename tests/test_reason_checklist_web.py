@@ -15,10 +15,10 @@ from conftest import PASSWORD
 from sqlalchemy import select
 from test_survey import get_form, valid_answers
 
-from diagnosis.csv_io import CSVImportError, import_csv
 from diagnosis.extensions import db
-from diagnosis.models import Campaign, Comment, Response
 from diagnosis.questionnaire import QuestionnaireError, parse_questionnaire
+from diagnosis.store.csv_io import CSVImportError, import_csv
+from diagnosis.store.models import Campaign, Comment, Response
 from diagnosis.workspace import create_campaign, find_campaign
 
 CHECKBOX = re.compile(r'name="reason_choices" value="([a-z_]+)"')
@@ -247,7 +247,7 @@ def fill(app, campaign_id, n, reasons, comment="聞ける人がいなくて結�
     from flask import current_app
 
     from diagnosis.questionnaire import questionnaire_for
-    from diagnosis.responses import add_response
+    from diagnosis.store.responses import add_response
 
     with app.app_context():
         c = db.session.get(Campaign, campaign_id)

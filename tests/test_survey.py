@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from diagnosis.extensions import db
-from diagnosis.models import Campaign, Response, UsedNonce
+from diagnosis.store.models import Campaign, Response, UsedNonce
 
 
 def valid_answers(**over):

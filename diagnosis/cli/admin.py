@@ -230,7 +230,7 @@ def init_app(app: Flask) -> None:
         """Export labelled comments as JSON Lines (one example per line, with its organisation)."""
         import json
 
-        from ..corrections import export_rows
+        from ..store.corrections import export_rows
 
         org_id = campaign_id = None
         if org_ref:

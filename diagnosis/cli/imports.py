@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 
-from ..models import Campaign
 from ..questionnaire import Questionnaire, questionnaire_for
+from ..store.models import Campaign
 from .common import campaign_or_fail
 
 
@@ -33,7 +33,7 @@ def init_app(app: Flask) -> None:
     @click.option("--with-example", is_flag=True, help="Add one example row.")
     def csv_template_cmd(campaign: str, output: Path | None, lang: str, with_example: bool):
         """Write an empty CSV for CAMPAIGN (slug): one column per item id, UTF-8 with BOM."""
-        from ..csv_io import template_csv
+        from ..store.csv_io import template_csv
 
         _, q = _campaign_and_questionnaire(campaign)
         # The BOM makes Excel read the file as UTF-8 instead of the system code page.
@@ -59,8 +59,8 @@ def init_app(app: Flask) -> None:
         terminal), so `teichaku diagnose` reads them straight away.
         """
         from ..classification import classify_pending, pending_count
-        from ..csv_io import CSVImportError, import_csv
         from ..progress import progress
+        from ..store.csv_io import CSVImportError, import_csv
 
         c, q = _campaign_and_questionnaire(campaign)
         try:

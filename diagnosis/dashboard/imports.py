@@ -1,6 +1,6 @@
 """Importing answer files on the dashboard: upload → preview → import, for consultants only.
 
-The same reader as ``teichaku import-responses`` (:mod:`diagnosis.csv_io`): CSV in UTF-8,
+The same reader as ``teichaku import-responses`` (:mod:`diagnosis.store.csv_io`): CSV in UTF-8,
 Shift_JIS or UTF-16, or an Excel workbook such as a Microsoft Forms export. Between the preview
 and the import the file waits on the server (:mod:`.uploads`), never in the cookie.
 """
@@ -16,12 +16,12 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..auth import campaign_or_404, consultant_required
 from ..classification import schedule_classification
-from ..csv_io import SUBMITTED_ON, CSVImportError, ReadFile, import_csv, read_responses
 from ..extensions import csrf
 from ..i18n import pick
-from ..models import Campaign
 from ..questionnaire import Questionnaire
 from ..recommend.redact import redact
+from ..store.csv_io import SUBMITTED_ON, CSVImportError, ReadFile, import_csv, read_responses
+from ..store.models import Campaign
 from . import bp, services, uploads
 from .forms import ConfirmForm, ImportForm
 

@@ -13,10 +13,10 @@ from flask_login import current_user, login_required
 from ..adaptation import schedule_adaptation
 from ..adaptation import summary as adaptation_summary
 from ..auth import campaign_or_404
-from ..corrections import CorrectionError, record_correction
 from ..extensions import db
 from ..i18n import pick
-from ..models import Campaign, Comment
+from ..store.corrections import CorrectionError, record_correction
+from ..store.models import Campaign, Comment
 from . import bp, services
 from .forms import ConfirmForm, ReviewForm
 

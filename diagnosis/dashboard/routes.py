@@ -8,9 +8,9 @@ from flask_login import current_user, login_required, login_user, logout_user
 from ..auth import begin_login, campaign_or_404, consultant_required, finish_login, organisation_or_404
 from ..extensions import db
 from ..i18n import gettext, pick
-from ..models import User, utcnow
 from ..ratelimit import client_address, limiter
 from ..security import safe_next
+from ..store.models import User, utcnow
 from ..workspace import (
     WorkspaceError,
     create_campaign,

@@ -20,7 +20,6 @@ from ..adaptation import summary as adaptation_summary
 from ..classification import diagnose_options
 from ..extensions import db
 from ..interviews import add_interview
-from ..models import SEGMENT_FIELDS, Campaign, Comment, InterviewNote, Response
 from ..presenter import View, present
 from ..questionnaire import Questionnaire, questionnaire_for
 from ..recommend.anonymity import (
@@ -32,6 +31,7 @@ from ..recommend.anonymity import (
 from ..recommend.playbook import Playbook, load_playbook
 from ..recommend.redact import redact
 from ..recommend.service import Diagnosis, diagnose_campaign
+from ..store.models import SEGMENT_FIELDS, Campaign, Comment, InterviewNote, Response
 from ..vocabulary import LABELS, UNCLEAR
 from ..workspace import released_snapshot
 

@@ -15,15 +15,15 @@ from ..adaptation import schedule_adaptation
 from ..adaptation import summary as adaptation_summary
 from ..auth import campaign_or_404, consultant_required
 from ..classification import schedule_classification
-from ..corrections import CorrectionError, record_correction
-from ..exports import ExportRefused, diagnosis_csv, responses_csv
 from ..extensions import db
 from ..i18n import current_lang, pick
 from ..interviews import InterviewError
-from ..models import SEGMENT_FIELDS, Campaign
 from ..recommend.redact import redact
 from ..recommend.sanity import pending_warning
 from ..security import safe_next
+from ..store.corrections import CorrectionError, record_correction
+from ..store.exports import ExportRefused, diagnosis_csv, responses_csv
+from ..store.models import SEGMENT_FIELDS, Campaign
 from ..vocabulary import LABELS
 from ..workspace import survey_url
 from . import bp, services

@@ -15,9 +15,9 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..interviews import add_interview
-from ..models import Campaign, Organisation, today
 from ..questionnaire import Item, questionnaire_for
-from ..responses import add_response
+from ..store.models import Campaign, Organisation, today
+from ..store.responses import add_response
 from ..workspace import create_campaign, create_organisation, create_user, find_user
 
 HERE = Path(__file__).parent

@@ -48,7 +48,7 @@ def find_campaign(ref: Any, session: Any = None) -> Any:
     """A Campaign model from a model, an id or a slug."""
     from sqlalchemy import select
 
-    from ..models import Campaign
+    from ..store.models import Campaign
 
     s = _session(session)
     if isinstance(ref, Campaign):
@@ -93,7 +93,7 @@ def release_snapshot(campaign: Any, min_group: int, session: Any = None) -> int 
     from sqlalchemy import func, select, update
     from sqlalchemy.exc import OperationalError
 
-    from ..models import Response
+    from ..store.models import Response
     from .anonymity import release_due
 
     s = _session(session)
@@ -120,7 +120,7 @@ def pending_comments(campaign: Any, session: Any = None) -> int:
     classifier nor a person has labelled them, so no diagnosis counts or quotes them."""
     from sqlalchemy import func, select
 
-    from ..models import Comment
+    from ..store.models import Comment
 
     s = _session(session)
     c = find_campaign(campaign, s)
@@ -139,7 +139,7 @@ def load_campaign(campaign: Any, *, session: Any = None, questionnaire: Any = No
     """
     from sqlalchemy import func, select
 
-    from ..models import Comment, InterviewNote, Response
+    from ..store.models import Comment, InterviewNote, Response
 
     s = _session(session)
     c = find_campaign(campaign, s)

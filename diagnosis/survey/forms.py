@@ -11,7 +11,7 @@ from wtforms.validators import InputRequired, Optional, StopValidation, Validati
 
 from ..i18n import gettext
 from ..questionnaire import Item, Questionnaire
-from ..responses import has_control_chars
+from ..store.responses import has_control_chars
 
 
 class _OneOf:

@@ -27,8 +27,8 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Campaign, UsedNonce
 from ..ratelimit import Verdict, client_address, limiter
+from ..store.models import Campaign, UsedNonce
 
 BROWSER_KEY = "survey_browser"
 

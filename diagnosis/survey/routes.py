@@ -11,11 +11,11 @@ from ..dbfaults import RETRY_AFTER_SECONDS, StoreFailed, keep_loaded, with_retri
 from ..extensions import db
 from ..i18n import LANGS, current_lang, gettext
 from ..invitations import claim, find_invitation
-from ..models import Campaign, Invitation, UsedNonce
 from ..ops import log_event
 from ..questionnaire import Questionnaire, questionnaire_for
 from ..ratelimit import Verdict
-from ..responses import add_response
+from ..store.models import Campaign, Invitation, UsedNonce
+from ..store.responses import add_response
 from . import bp
 from .forms import answers_from_form, build_form
 from .guard import admit_form, admit_submission, new_nonce, nonce_spent, nonce_value

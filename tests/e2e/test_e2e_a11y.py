@@ -23,8 +23,8 @@ from sqlalchemy import select
 
 from diagnosis.demo import CONSULTANT, DX_LEAD, build_demo
 from diagnosis.extensions import db
-from diagnosis.models import Campaign, InterviewNote, Response
 from diagnosis.questionnaire import questionnaire_for
+from diagnosis.store.models import Campaign, InterviewNote, Response
 
 from .conftest import ARTIFACTS, make_app, served
 

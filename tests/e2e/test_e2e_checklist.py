@@ -7,7 +7,7 @@ from items import likert_items
 from playwright.sync_api import Browser, expect
 
 from diagnosis.extensions import db
-from diagnosis.models import Response
+from diagnosis.store.models import Response
 
 PHONE = {"width": 360, "height": 800}
 LIKERT = likert_items()

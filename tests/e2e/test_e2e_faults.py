@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from diagnosis.extensions import db
-from diagnosis.models import Comment, Response
+from diagnosis.store.models import Comment, Response
 
 LIKERT = ("pu_useful", "pu_usecase", "pu_goal", "pu_nofit", "le_exec", "le_manager", "le_policy",
           "le_fringe", "su_skill", "su_training", "su_ask", "su_hard")

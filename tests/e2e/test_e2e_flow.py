@@ -10,7 +10,7 @@ from items import likert_items
 from playwright.sync_api import Browser, Page, expect
 
 from diagnosis.extensions import db
-from diagnosis.models import Comment, Response
+from diagnosis.store.models import Comment, Response
 
 LIKERT = likert_items()
 PHONE = {"width": 360, "height": 800}

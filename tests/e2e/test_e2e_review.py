@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from diagnosis.classification import classify_pending, diagnose_options
 from diagnosis.extensions import db
-from diagnosis.models import Campaign, Comment
 from diagnosis.recommend.service import diagnose_campaign
-from diagnosis.responses import add_response
+from diagnosis.store.models import Campaign, Comment
+from diagnosis.store.responses import add_response
 from diagnosis.workspace import questionnaire
 
 from .test_e2e_flow import _login

@@ -8,9 +8,9 @@ import itertools
 import pytest
 
 from diagnosis.extensions import db
-from diagnosis.models import Comment
 from diagnosis.questionnaire import questionnaire_for
-from diagnosis.responses import add_response
+from diagnosis.store.models import Comment
+from diagnosis.store.responses import add_response
 from diagnosis.workspace import create_campaign, create_organisation
 
 REPORT = dt.date(2026, 11, 1)

@@ -12,7 +12,7 @@ from diagnosis.recommend.aggregate import self_report
 from diagnosis.recommend.data import ReasonOption, ReasonSpec, ResponseData
 from diagnosis.recommend.service import diagnose_campaign
 from diagnosis.recommend.waves import compare
-from diagnosis.responses import self_label
+from diagnosis.store.responses import self_label
 
 REPORT = dt.date(2026, 11, 1)
 # Comments the classifier could not tell apart: one third each, low confidence.

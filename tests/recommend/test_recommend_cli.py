@@ -6,7 +6,7 @@ import json
 
 from diagnosis.extensions import db
 from diagnosis.recommend.loader import find_campaign
-from diagnosis.responses import add_response
+from diagnosis.store.responses import add_response
 from diagnosis.workspace import questionnaire
 
 from .conftest import answers
@@ -96,7 +96,7 @@ def test_diagnose_says_how_many_comments_wait_for_the_classifier(app, world, cli
     assert d["pending_comments"] == 6
     assert _warnings(json.dumps(d))["pending_comments"]["values"] == {"n": 6}
     with app.app_context():  # classified (here by hand): nothing is pending any more
-        from diagnosis.models import Comment
+        from diagnosis.store.models import Comment
 
         for c in db.session.scalars(db.select(Comment)):
             c.label, c.confidence = "support", 0.9
@@ -119,7 +119,7 @@ def test_diagnose_warns_of_more_responses_than_employees(app, scenario):
 
 
 def test_diagnose_warns_of_a_survey_closed_below_the_anonymity_minimum(app, scenario):
-    from diagnosis.models import utcnow
+    from diagnosis.store.models import utcnow
 
     s = scenario()
     s.add(3, {"support": 2})

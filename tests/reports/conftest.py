@@ -11,7 +11,7 @@ import pytest
 from flask import current_app
 
 from diagnosis.extensions import db
-from diagnosis.responses import add_response
+from diagnosis.store.responses import add_response
 from diagnosis.workspace import create_campaign, create_organisation, create_user, questionnaire
 
 REPORT_DATE = dt.date(2026, 11, 1)

@@ -280,7 +280,7 @@ def _add_pending(app, slug: str, n: int) -> None:
     """n more answers whose comment was stored and never classified (CLASSIFY_ON_SUBMIT is off)."""
     from diagnosis.extensions import db
     from diagnosis.recommend.loader import find_campaign
-    from diagnosis.responses import add_response
+    from diagnosis.store.responses import add_response
     from diagnosis.workspace import questionnaire
 
     from .conftest import LEVELS, _answers
@@ -351,8 +351,8 @@ def test_report_of_a_survey_closed_below_the_anonymity_minimum_says_so(app, tmp_
     import datetime as dt
 
     from diagnosis.extensions import db
-    from diagnosis.models import utcnow
-    from diagnosis.responses import add_response
+    from diagnosis.store.models import utcnow
+    from diagnosis.store.responses import add_response
     from diagnosis.workspace import create_campaign, create_organisation, questionnaire
 
     from .conftest import LEVELS, _answers

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from .extensions import db
+from ..extensions import db
+from ..vocabulary import LABELS
 from .models import Campaign, Comment, utcnow
-from .vocabulary import LABELS
 
 CORRECTABLE = LABELS
 
@@ -43,7 +43,7 @@ def export_rows(*, self_labelled: bool = False, organisation_id: int | None = No
     and the campaign, so that one client's examples are never mixed into another's model, and
     its text is redacted (e-mail addresses, phone and employee numbers, personal names): an
     export is what may leave the organisation for the shared corpus."""
-    from .recommend.redact import redact
+    from ..recommend.redact import redact
 
     label_col = Comment.self_label if self_labelled else Comment.corrected_label
     stmt = (select(Comment, Campaign).join(Campaign, Comment.campaign_id == Campaign.id)

@@ -10,9 +10,9 @@ import re
 import unicodedata
 from typing import Any
 
-from .extensions import db
+from ..extensions import db
+from ..questionnaire import DONT_KNOW, PREFER_NOT, Item, Questionnaire
 from .models import SEGMENT_FIELDS, Campaign, Comment, Response, today
-from .questionnaire import DONT_KNOW, PREFER_NOT, Item, Questionnaire
 
 # C0/C1 control characters other than tab and line breaks.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")

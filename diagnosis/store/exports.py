@@ -21,15 +21,15 @@ from typing import Any
 
 from sqlalchemy import select
 
-from .display import strip_bidi
-from .extensions import db
-from .i18n import gettext
+from ..display import strip_bidi
+from ..extensions import db
+from ..i18n import gettext
+from ..questionnaire import Questionnaire
+from ..recommend.anonymity import COMMENT_FIELD, shuffle_key
+from ..recommend.redact import redact
+from ..recommend.service import Diagnosis
+from ..vocabulary import CAUSES, OTHER
 from .models import Campaign, Comment, Response
-from .questionnaire import Questionnaire
-from .recommend.anonymity import COMMENT_FIELD, shuffle_key
-from .recommend.redact import redact
-from .recommend.service import Diagnosis
-from .vocabulary import CAUSES, OTHER
 
 BOM = "\ufeff"
 # A spreadsheet starts a formula at = + - @; full-width and small forms (＝ ＋ － ＠ ﹦ …) are

@@ -11,8 +11,8 @@ from sqlalchemy import JSON, Column, Double, ForeignKey, String, Table, UniqueCo
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .extensions import db
-from .vocabulary import SEGMENT_FIELDS  # re-exported: the models name these columns
+from ..extensions import db
+from ..vocabulary import SEGMENT_FIELDS  # re-exported: the models name these columns
 
 ROLES = ("consultant", "dx_lead")
 

@@ -1,8 +1,8 @@
 """CSV template and import of survey responses (paper surveys, Microsoft Forms, Google Forms).
 
-The file may be CSV in any encoding Excel writes or an Excel workbook (:mod:`diagnosis.tabular`
+The file may be CSV in any encoding Excel writes or an Excel workbook (:mod:`diagnosis.store.tabular`
 reads both into rows of text). An import is all-or-nothing: every row is validated first, and rows
-are only added (through :func:`diagnosis.responses.add_response`, the one way answers become rows)
+are only added (through :func:`diagnosis.store.responses.add_response`, the one way answers become rows)
 when no error was found. :func:`read_responses` does the validation alone, for a preview.
 """
 
@@ -17,10 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from .extensions import db
-from .i18n import Message
+from ..extensions import db
+from ..i18n import Message
+from ..questionnaire import DONT_KNOW, DONT_KNOW_TEXT, Item, Questionnaire
 from .models import Campaign, today
-from .questionnaire import DONT_KNOW, DONT_KNOW_TEXT, Item, Questionnaire
 from .responses import add_response, clean_text, has_control_chars
 from .tabular import Table, TableError, TableFormat, read_table
 
@@ -459,7 +459,7 @@ def _read_rows(table: Table, campaign: Campaign, questionnaire: Questionnaire, r
 
 def import_csv(campaign: Campaign, questionnaire: Questionnaire, data: bytes, *,
                filename: str | None = None, dry_run: bool = False) -> ImportResult:
-    """Validate a whole file (CSV or .xlsx, see :mod:`diagnosis.tabular`), then add every row as
+    """Validate a whole file (CSV or .xlsx, see :mod:`diagnosis.store.tabular`), then add every row as
     a Response and commit once.
 
     Raises :class:`CSVImportError` listing every problem, having added nothing, when any row
