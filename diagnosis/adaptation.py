@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import logging
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,13 +25,12 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from .classifier_service import classifier_service
 from .extensions import db
 from .ops import log_event
 from .store.models import Campaign, Comment, Organisation, OrgExample, OrgModel, utcnow
 
 log = logging.getLogger(__name__)
-_LOCK = threading.Lock()
-_LOADED: dict[int, Any] = {}  # organisation id -> its adapted classifier (this process)
 
 
 @dataclass(frozen=True)
@@ -121,70 +119,19 @@ def new_reviews(organisation_id: int, record: OrgModel | None = None, total: int
     return changed + imported + undone
 
 
-def _base():
-    """The process's base classifier and its version."""
-    from .classification import configured_backend
-    from .nlp import get_classifier
-
-    clf = get_classifier(current_app.config.get("MODELS_DIR"), configured_backend())
-    return clf, clf.version_
-
-
 def base_version() -> str | None:
     """The base classifier's version, read from metadata.json without loading it."""
-    from .classification import configured_backend
-    from .nlp import model_version
-
-    try:
-        return model_version(current_app.config.get("MODELS_DIR"), configured_backend())
-    except (OSError, ValueError):
-        return None
+    return classifier_service().base_version()
 
 
 def org_version(organisation_id: int | None) -> str | None:
-    """The version that labels this organisation's comments now: its adapted classifier's when
-    one is in use and was made on the current base classifier, else the base's."""
-    base = base_version()
-    if organisation_id is None:
-        return base
-    record = db.session.execute(select(OrgModel.version, OrgModel.base_version, OrgModel.in_use)
-                                .where(OrgModel.organisation_id == organisation_id)).first()
-    if record is not None and record.in_use and record.base_version == base:
-        return record.version
-    return base
+    """The version that labels this organisation's comments now (see ClassifierService)."""
+    return classifier_service().version_for(organisation_id)
 
 
 def classifier_for(organisation_id: int | None):
-    """The classifier that labels this organisation's comments (loaded once per version)."""
-    from .nlp.adapt import AdaptedHead, adapted_classifier
-
-    base, version = _base()
-    if version != base_version():  # the base was retrained since this process loaded it
-        from .nlp import clear_cache
-
-        clear_cache()
-        forget_loaded()
-        base, version = _base()
-    if organisation_id is None:
-        return base
-    wanted = org_version(organisation_id)
-    if wanted == version:
-        return base
-    with _LOCK:
-        clf = _LOADED.get(organisation_id)
-        if clf is None or clf.version_ != wanted:
-            record = org_model(organisation_id)
-            if record is None or record.version != wanted or record.base_version != version:
-                return base  # changed under us (a new adaptation or base): the base is safe
-            head = AdaptedHead.from_bytes(record.head, base.head, version)
-            clf = _LOADED[organisation_id] = adapted_classifier(base, head, record.version)
-    return clf
-
-
-def forget_loaded() -> None:
-    """Drop the adapted classifiers this process holds (tests, or after retraining the base)."""
-    with _LOCK:
-        _LOADED.clear()
+    """The classifier that labels this organisation's comments (see ClassifierService)."""
+    return classifier_service().for_organisation(organisation_id)
 
 
 def summary(organisation_id: int) -> dict[str, Any]:
@@ -293,7 +240,7 @@ def adapt_organisation(organisation_id: int, relabel: bool = True) -> AdaptResul
         raise AdaptError(f"{n_reviewed} reviewed comment(s): at least {minimum} are needed to adapt")
     start, started_at = time.perf_counter(), utcnow()
     through = _newest_review(organisation_id)
-    base, version = _base()
+    base, version = classifier_service().base()
     X = answer_features(base, [r.text for r in rows])
     y = [r.label for r in rows]
     w = [r.weight for r in rows]
@@ -326,7 +273,7 @@ def adapt_organisation(organisation_id: int, relabel: bool = True) -> AdaptResul
     except IntegrityError:  # another adaptation inserted the organisation's first record first
         db.session.rollback()
         raise AdaptError("another adaptation of this organisation finished first; nothing stored") from None
-    forget_loaded()
+    classifier_service().forget()
     log_event("organisation_adapted", organisation_id=organisation_id, version=new_version,
               in_use=in_use, n_reviewed=n_reviewed, seconds=seconds, **{
                   k: v for k, v in figures.to_dict().items() if k != "n"})
@@ -343,7 +290,7 @@ def readapt_all() -> int:
     """After the base model changed: adapt every organisation that had an adapted model again, on
     the new base (a correction is made for one base). One organisation's failure is logged and the
     others go on; returns how many were adapted. Relabelling is the caller's."""
-    forget_loaded()
+    classifier_service().forget()
     done = 0
     for org_id in db.session.scalars(select(OrgModel.organisation_id)).all():
         try:

@@ -59,6 +59,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(app.config["PROXY_FIX_X_FOR"]))
 
     from . import i18n
+    from .classifier_service import ClassifierService
     from .extensions import csrf, db, login_manager, migrate
     from .questionnaire import load_directory
     from .ratelimit import limiter
@@ -87,6 +88,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
     i18n.init_app(app)
+    ClassifierService(app)
 
     from . import auth, cli, ops, security
     from .dashboard import bp as dashboard_bp

@@ -13,6 +13,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import func, or_, select, update
 
+from .classifier_service import classifier_service
 from .extensions import db
 from .ops import log_event
 from .progress import ProgressCallback
@@ -23,53 +24,24 @@ log = logging.getLogger(__name__)
 
 def configured_backend() -> str | None:
     """The app's EMBEDDING_MODEL setting, or None for the models' default."""
-    backend = current_app.config.get("EMBEDDING_MODEL")
-    return None if backend in (None, "", "default") else backend
+    return classifier_service().backend_setting()
 
 
 def _classify_texts(texts: list[str], organisation_id: int | None = None) -> tuple[list, str | None]:
-    """Classify with the organisation's classifier (its adapted one when it has one in use, else
-    the base model; imported lazily: the model is heavy and loaded once per process). Returns the
-    results and the version of the classifier that made them: the one stamped on the comments,
-    even if an adaptation lands meanwhile."""
-    from .adaptation import classifier_for
-
-    clf = classifier_for(organisation_id)
-    return clf.classify(list(texts)), getattr(clf, "version_", None)
+    """Classify with the organisation's classifier (:class:`ClassifierService`): the results and
+    the version of the classifier that made them."""
+    return classifier_service().classify(texts, organisation_id)
 
 
 def active_model_version(organisation_id: int | None = None) -> str | None:
     """Version of the classifier that labels this organisation's comments now (the base model's
     without an organisation), read without loading any model."""
-    from .adaptation import org_version
-
-    return org_version(organisation_id)
-
-
-_ERROR_MODELS: dict[str, object] = {}
+    return classifier_service().version_for(organisation_id)
 
 
 def active_error_model(version: str | None):
-    """The active classifier's known errors on the wild evaluation set, as the diagnosis's error
-    model for correcting cause shares; None when there is no record made by this version."""
-    from .nlp import active_backend, default_models_dir
-    from .nlp.error_model import load_error_record
-    from .recommend.quantify import ErrorModel
-
-    if version in _ERROR_MODELS:  # loaded once per classifier version, not per diagnosis
-        return _ERROR_MODELS[version]
-    models_dir = current_app.config.get("MODELS_DIR") or default_models_dir()
-    try:
-        backend = active_backend(models_dir, configured_backend())
-        record = load_error_record(models_dir, backend, version)
-    except (OSError, ValueError, KeyError) as exc:
-        log.warning("no error model for corrected shares: %s", exc)
-        return None
-    if record is None:
-        return None
-    _ERROR_MODELS.clear()  # one per version: its bootstrap matrices are computed once
-    _ERROR_MODELS[record.model_version] = ErrorModel(record.labels, record.posteriors, record.truth, record.source)
-    return _ERROR_MODELS[record.model_version]
+    """The active classifier's known errors on the wild evaluation set (see ClassifierService)."""
+    return classifier_service().error_model(version)
 
 
 def diagnose_options(organisation_id: int | None = None) -> dict:
