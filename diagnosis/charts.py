@@ -15,6 +15,7 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from .colours import INK, blend, readable_ink
+from .messages import translate
 from .vocabulary import CAUSES, LABELS, USAGE_CODES
 
 # Cause colours and short names are the playbook's (``causes.<id>.colour`` / ``short``): the one
@@ -30,48 +31,6 @@ MUTED = "#5f6b7a"
 GRID = "#d5d9df"
 FONT = "'BIZ UDPGothic', 'Hiragino Sans', 'Yu Gothic', 'Noto Sans CJK JP', sans-serif"
 
-USAGE_NAMES: dict[str, dict[str, str]] = {
-    "never": {"ja": "一度も使っていない", "en": "Never"},
-    "tried_once": {"ja": "一度だけ試した", "en": "Tried it once"},
-    "monthly": {"ja": "月に数回", "en": "A few times a month"},
-    "weekly": {"ja": "週に数回", "en": "A few times a week"},
-    "daily": {"ja": "ほぼ毎日", "en": "Almost every day"},
-}
-_TEXT: dict[str, dict[str, str]] = {
-    "funnel.title": {"ja": "利用頻度の分布", "en": "How often the tool is used"},
-    "cause.title": {"ja": "原因別スコア（0〜100、高いほど問題が大きい）",
-                    "en": "Score per cause (0-100, higher = bigger problem)"},
-    "share.title": {"ja": "自由記述の原因別構成比", "en": "Share of comments per cause"},
-    "heatmap.title": {"ja": "セグメント別の原因スコア", "en": "Cause scores by segment"},
-    "wave.title": {"ja": "前回調査との比較（原因スコア）", "en": "Comparison with the earlier wave"},
-    "wave.earlier": {"ja": "前回", "en": "Earlier"},
-    "wave.later": {"ja": "今回", "en": "Latest"},
-    "no_data": {"ja": "データなし", "en": "no data"},
-    "no_comments": {"ja": "分類済みのコメントはまだありません", "en": "No classified comments yet"},
-    "suppressed": {"ja": "非表示", "en": "suppressed"},
-    "suppressed_row": {"ja": "非表示（回答者数が基準未満）", "en": "suppressed (too few respondents)"},
-    "interval": {"ja": "区間", "en": "interval"},
-    "people": {"ja": "人", "en": ""},
-    "reasons.title": {"ja": "選ばれた理由（理由のチェックリスト、回答者に占める割合）",
-                      "en": "Reasons chosen (reason checklist, share of respondents)"},
-    "reasons.none": {"ja": "理由のチェックリストへの回答はまだありません",
-                     "en": "Nobody has answered the reason checklist yet"},
-    "evidence.title": {"ja": "原因別の割合：本人が選んだ理由と自由記述の分類",
-                       "en": "Share per cause: reasons chosen vs classified comments"},
-    "evidence.self": {"ja": "本人が選んだ理由", "en": "Reasons chosen"},
-    "evidence.text": {"ja": "自由記述の分類", "en": "Classified comments"},
-    "evidence.disagree": {"ja": "区間が重ならない", "en": "intervals do not overlap"},
-    "drivers.title": {"ja": "利用する人としない人を分ける原因（利用頻度のうち説明できる部分に占める割合）",
-                      "en": "What separates users from non-users (share of the explained variance in use)"},
-    "drivers.stands_out": {"ja": "が他の原因を上回ります", "en": " stands out"},
-    "drivers.none": {"ja": "一つに絞れる原因はありません（区間が重なります）",
-                     "en": "No driver stands out (the intervals overlap)"},
-    "drivers.too_few": {"ja": "回答者が{min_n}人以上で分析します（現在{n}人）",
-                        "en": "Estimated from {min_n} respondents ({n} so far)"},
-    "drivers.no_variation": {"ja": "全員の利用頻度が同じため分析できません",
-                             "en": "Everyone reported the same usage: nothing to explain"},
-}
-
 WIDTH = 640
 FONT_SIZE = 13
 
@@ -80,8 +39,13 @@ def _lang(lang: str) -> str:
     return "en" if lang == "en" else "ja"
 
 
-def _t(key: str, lang: str) -> str:
-    return _TEXT[key][_lang(lang)]
+def _t(key: str, lang: str, **values: Any) -> str:
+    return translate(f"chart.{key}", _lang(lang), **values)
+
+
+def usage_name(code: str, lang: str = "ja") -> str:
+    """The usage question's answer ``code`` as the charts and the report name it."""
+    return _t(f"usage.{code}", lang)
 
 
 def text(key: str, lang: str = "ja") -> str:
@@ -234,23 +198,22 @@ def funnel_chart(usage: dict[str, int], lang: str = "ja") -> Markup:
     """Horizontal bars of the usage funnel (never … daily) with counts and percentages."""
     counts = _usage_counts(usage)
     total = sum(counts.values())
-    label_w = _label_width(USAGE_NAMES[c][_lang(lang)] for c in USAGE_CODES)
+    label_w = _label_width(usage_name(c, lang) for c in USAGE_CODES)
     right_w = 110.0
     bar_x, bar_w = label_w + 10, WIDTH - label_w - 10 - right_w
     row_h, bar_h, top = 30.0, 18.0, 8.0
     body: list[str] = []
     desc: list[str] = []
-    unit = _t("people", lang)
     for i, code in enumerate(USAGE_CODES):
         y = top + i * row_h
         n = counts[code]
         share = n / total if total else 0.0
-        name = USAGE_NAMES[code][_lang(lang)]
+        name = usage_name(code, lang)
         body.append(_text(label_w, y + 13, _fit(name, label_w), anchor="end"))
         body.append(_rect(bar_x, y, bar_w, bar_h, "#eef0f3"))
         body.append(_rect(bar_x, y, bar_w * share, bar_h, USAGE_COLOURS[code],
                           cls=f"tk-usage-{code}"))
-        value = f"{n}{unit} ({_pct(share)})" if total else "–"
+        value = _t("count_share", lang, n=n, pct=_pct(share)) if total else "–"
         body.append(_text(bar_x + bar_w + 8, y + 13, value, fill=MUTED))
         desc.append(f"{name}: {n} ({_pct(share)})" if total else f"{name}: –")
     height = top + len(USAGE_CODES) * row_h
@@ -479,7 +442,7 @@ def reasons_chart(reasons: Mapping[str, Any] | None, lang: str = "ja") -> Markup
         cause = o.get("cause") or "other"
         body.append(_rect(0, y + 19, bar_w * frac, bar_h, colour(cause),
                           cls=f"tk-cause-{cause}"))
-        figure = f"{_pct(frac)} ({count}{_t('people', lang)})"
+        figure = _t("share_count", lang, pct=_pct(frac), n=count)
         body.append(_text(WIDTH, y + 31, figure, anchor="end", weight="bold"))
         desc.append(f"{label}: {figure}")
     height = top + len(ranked) * row_h + 4

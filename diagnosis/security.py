@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from .dbfaults import RETRY_AFTER_SECONDS, is_transient
 from .extensions import db
-from .i18n import gettext
+from .i18n import translate
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -132,7 +132,7 @@ def init_app(app: Flask) -> None:
         except Exception:  # noqa: BLE001 - the page itself needed the database (the signed-in user)
             _quiet_rollback()
             # Not through Jinja: its context processors would look up the user again.
-            body = _BARE_503.format(**{k: escape(gettext(f"error.503.{part}", lang)) for k, part, lang in (
+            body = _BARE_503.format(**{k: escape(translate(f"error.503.{part}", lang)) for k, part, lang in (
                 ("ja", "title", "ja"), ("en", "title", "en"), ("ja_body", "body", "ja"),
                 ("en_body", "body", "en"))})
             return body, 503, headers

@@ -10,7 +10,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from .extensions import db
-from .i18n import gettext
+from .i18n import translate
 from .passwords import MIN_LENGTH, password_problem
 from .questionnaire import Questionnaire
 from .store.models import ROLES, Campaign, Organisation, User
@@ -28,7 +28,7 @@ class WeakPasswordError(WorkspaceError):
 
     def __init__(self, key: str) -> None:
         self.key = key
-        super().__init__(" / ".join(gettext(key, lang, n=MIN_LENGTH) for lang in ("ja", "en")))
+        super().__init__(" / ".join(translate(key, lang, n=MIN_LENGTH) for lang in ("ja", "en")))
 
 
 def check_password(password: str, email: str | None = None, name: str | None = None) -> None:

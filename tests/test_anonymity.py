@@ -19,7 +19,7 @@ from sqlalchemy import func, select, text
 
 from diagnosis.dashboard.services import order_secret
 from diagnosis.extensions import db
-from diagnosis.i18n import gettext
+from diagnosis.i18n import translate
 from diagnosis.recommend.anonymity import shuffle_key
 from diagnosis.store.exports import BOM
 from diagnosis.store.models import Campaign, Comment, Response
@@ -103,7 +103,7 @@ def twelve(app, world):
 def _without_received(rows: list[list[str]]) -> list[list[str]]:
     """The rows without the count received and the response rate (the same count over the
     headcount): both may rise one by one; nothing computed from answers may."""
-    received = gettext("anon.received", "en")
+    received = translate("anon.received", "en")
     return [row for row in rows if row[:1] not in ([received], ["Response rate"])]
 
 

@@ -8,38 +8,39 @@ from typing import Any
 import click
 from flask import Flask, current_app
 
-from ..i18n import gettext
+from ..i18n import translate
 from ..questionnaire import questionnaire_for
 from .common import parse_date as _date
 
 
 def render_text(d: dict[str, Any], lang: str = "ja") -> str:
     """A readable plain-text report of a diagnosis dictionary."""
-    en = lang == "en"
+    def tr(msgid: str, **values: Any) -> str:
+        return translate(msgid, lang, **values)
+
     lines: list[str] = []
     camp = d["campaign"]
     lines.append(f"{camp['organisation']} — {camp['name']} ({camp['slug']})")
-    lines.append(("Report date: " if en else "作成日: ") + d["report_date"])
+    lines.append(tr("Report date: {date}", date=d["report_date"]))
     rel = d.get("release") or {}
     if rel:
-        lines.append(f"{gettext('anon.included', lang)}: {rel['included']} / "
-                     f"{gettext('anon.received', lang)}: {rel['received']}")
+        lines.append(f"{translate('anon.included', lang)}: {rel['included']} / "
+                     f"{translate('anon.received', lang)}: {rel['received']}")
     warnings = d.get("warnings") or []
     if warnings:
         lines.append("")
-        lines.append("Warnings" if en else "注意")
+        lines.append(tr("Warnings"))
         for w in warnings:
             lines.append(f"  ! {w['text']}")
             if w.get("hint"):
                 lines.append(f"    → {w['hint']}")
     lines.append("")
-    lines.append("Findings" if en else "所見")
+    lines.append(tr("Findings"))
     lines += [f"  - {f}" for f in d["findings"]]
     if d["suppressed"]:
         return "\n".join(lines)
     lines.append("")
-    lines.append("Causes (score 0-100, higher = bigger problem)" if en
-                 else "原因（スコア0〜100、高いほど問題が大きい）")
+    lines.append(tr("Causes (score 0-100, higher = bigger problem)"))
     for cid, c in d["causes"].items():
         if cid == "other":
             share = "–" if c["share"] is None else f"{100 * c['share']:.0f}%"
@@ -49,31 +50,31 @@ def render_text(d: dict[str, Any], lang: str = "ja") -> str:
         lk = c["likert"]["score"]
         lines.append(f"  {cid:<11} score {c['score'] if c['score'] is not None else '–':>5}  "
                      f"share {share:>4}  n={c['n_comments']:<4} likert {lk if lk is not None else '–'}")
-    lines.append(("Dominant cause: " if en else "主因: ") + str(d["dominant_cause"]))
+    lines.append(tr("Dominant cause: {cause}", cause=d["dominant_cause"]))
     lines += driver_lines(d, lang)
     lines.append("")
     for p in d["prerequisites"]:
-        lines.append(("FIRST: " if en else "最初に: ") + p["name"])
+        lines.append(tr("FIRST: {name}", name=p["name"]))
         lines.append(f"  {p['text']}")
         lines += [f"  * {r}" for r in p["reasons"]]
     lines.append("")
-    lines.append("Recommendations" if en else "推奨施策")
+    lines.append(tr("Recommendations"))
     for r in d["recommendations"]:
-        mark = (" ← start here" if en else " ← ここから着手") if r["start"] else ""
-        lines.append(f"{r['rank']}. {r['name']} [{r['remedy']}] score {r['score']}{mark}")
+        head = f"{r['rank']}. {r['name']} [{r['remedy']}] score {r['score']}"
+        lines.append(tr("{line} ← start here", line=head) if r["start"] else head)
         lines.append(f"   {r['summary']}")
         lines += [f"   * {x}" for x in r["reasons"]]
         if r["quotes"]:
-            lines.append("   " + ("Voices:" if en else "声:"))
-            lines += [f"     “{q}”" if en else f"     「{q}」" for q in r["quotes"]]
+            lines.append("   " + tr("Voices:"))
+            lines += ["     " + tr("“{quote}”", quote=q) for q in r["quotes"]]
         if r["start"]:
-            lines.append("   " + ("90-day plan:" if en else "90日計画:"))
+            lines.append("   " + tr("90-day plan:"))
             lines += [f"     [{p['days']}] {p['text']}" for p in r["plan"]]
             lines.append("   KPI:")
             lines += [f"     - {k}" for k in r["kpis"]]
-            lines.append(("   Review: " if en else "   レビュー日: ") + str(r["review_date"]))
+            lines.append("   " + tr("Review: {date}", date=r["review_date"]))
     lines.append("")
-    lines.append("Supporting mechanisms" if en else "支える仕組み")
+    lines.append(tr("Supporting mechanisms"))
     lines += [f"  - {m['name']}: {m['text']}" for m in d["supporting"]]
     return "\n".join(lines)
 
@@ -83,13 +84,11 @@ def driver_lines(d: dict[str, Any], lang: str = "ja") -> list[str]:
     a = d.get("driver_analysis")
     if not a:
         return []
-    en = lang == "en"
-    head = ("Drivers of use (share of explained variance, 95% interval; " if en
-            else "利用を左右する原因（説明できる部分に占める割合、95%区間。") + \
-        f"n={a['n']}, min_n={a['min_n']}" + (")" if en else "）")
+    head = translate("Drivers of use (share of explained variance, 95% interval; n={n}, min_n={min_n})", lang,
+                     n=a["n"], min_n=a["min_n"])
     lines = ["", head]
     if not a["available"]:
-        lines.append("  " + ("not estimated: " if en else "推定なし: ") + a["verdict"])
+        lines.append("  " + translate("not estimated: {verdict}", lang, verdict=a["verdict"]))
         return lines
     for cid, v in d["drivers"].items():
         iv = v["interval"] or [0, 0]
@@ -98,7 +97,7 @@ def driver_lines(d: dict[str, Any], lang: str = "ja") -> list[str]:
                      f"({100 * iv[0]:.0f}–{100 * iv[1]:.0f}%){mark}")
     r2iv = a["r2_interval"] or [0, 0]
     lines.append(f"  R² {a['r2']:.3f} ({r2iv[0]:.3f}–{r2iv[1]:.3f})  "
-                 + ("verdict: " if en else "判定: ") + a["verdict"])
+                 + translate("verdict: {verdict}", lang, verdict=a["verdict"]))
     return lines
 
 
@@ -164,9 +163,9 @@ def init_app(app: Flask) -> None:
         click.echo(render_text(out, lang))
         if earlier:
             click.echo("")
-            click.echo("Compared with the earlier wave" if lang == "en" else "前回との比較")
+            click.echo(translate("Compared with the earlier wave", lang))
             for f in out["wave_comparison"]["findings"]:
                 click.echo(f"  - {f}")
-            click.echo("Change (95% interval)" if lang == "en" else "変化（95%区間）")
+            click.echo(translate("Change (95% interval)", lang))
             for line in change_lines(out["change"], lang):
                 click.echo(line)

@@ -17,6 +17,7 @@ from flask.cli import with_appcontext
 
 from diagnosis.nlp.embeddings import BUILTIN_BACKENDS
 
+from ..messages import translate
 from .common import organisation_or_fail
 
 
@@ -215,8 +216,7 @@ def train_command(backend: str | None, corrections_file: Any, set_default: bool,
 def format_figures(figures: dict, lang: str = "en") -> str:
     """One line: cross-validated accuracy of base and adapted models on the reviewed comments."""
     if figures.get("adapted_accuracy") is None:
-        return (f"{figures['n']} reviewed comments: too few to measure (at least 20 are needed)"
-                if lang == "en" else f"確認済みコメント{figures['n']}件：測定には少なすぎます（20件以上必要）")
+        return translate("{n} reviewed comments: too few to measure (at least 20 are needed)", lang, n=figures["n"])
     return (f"accuracy on {figures['n']} reviewed comments ({figures['folds']}-fold cross-validation): "
             f"base {figures['base_accuracy']:.1%} → adapted {figures['adapted_accuracy']:.1%}; "
             f"macro-F1 {figures['base_macro_f1']:.3f} → {figures['adapted_macro_f1']:.3f}")

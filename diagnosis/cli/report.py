@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 from flask import Flask
 
+from ..messages import translate
 from .common import parse_date
 
 
@@ -50,12 +51,9 @@ def init_app(app: Flask) -> None:
             # One line, in the report's language: what is missing, what to run, how to go on anyway.
             warning = pending_warning(exc.count, lang)
             detail = warning.line() if warning else str(exc)
-            if lang == "en":
-                message = join_sentences("No report written.", detail, "Pass --allow-pending to render it "
-                                         "now; the report then states how many comments were left out.")
-            else:
-                message = join_sentences("報告書は作成していません。", detail, "今すぐ作成するには --allow-pending "
-                                         "を付けてください（未分類の件数を報告書に記載します）。")
+            message = join_sentences(translate("No report written.", lang), detail, translate(
+                "Pass --allow-pending to render it now; the report then states how many comments were left out.",
+                lang))
             raise click.ClickException(message) from None
         except ReportFontError as exc:
             raise click.ClickException(str(exc)) from None

@@ -16,13 +16,13 @@ from wtforms import (
 )
 from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
-from ..i18n import LazyPick, gettext
+from ..i18n import LazyText, translate
 from ..passwords import MIN_LENGTH, password_problem
 from ..vocabulary import LABELS
 
 
 def _req():
-    return InputRequired(message=LazyPick("この項目は必須です。", "This field is required."))
+    return InputRequired(message=LazyText("This field is required."))
 
 
 class StrongPassword:
@@ -32,7 +32,7 @@ class StrongPassword:
         context = [getattr(form, f).data for f in ("email", "name") if hasattr(form, f)]
         problem = password_problem(field.data, context)
         if problem is not None:
-            raise ValidationError(gettext(problem, n=MIN_LENGTH))
+            raise ValidationError(translate(problem, n=MIN_LENGTH))
 
 
 class LoginForm(FlaskForm):
@@ -58,7 +58,7 @@ class CampaignForm(FlaskForm):
     name = StringField("name", validators=[_req(), Length(max=200)])
     slug = StringField("slug", validators=[
         _req(), Regexp(r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$",
-                       message=LazyPick("半角英小文字・数字・ハイフンで3〜64文字", "3–64 characters: a-z, 0-9, -"))])
+                       message=LazyText("3–64 characters: a-z, 0-9, -"))])
     questionnaire_id = SelectField("questionnaire_id", choices=[])
     opens_on = DateField("opens_on", validators=[_req()])
     closes_on = DateField("closes_on", validators=[Optional()])

@@ -17,7 +17,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from ..auth import campaign_or_404, consultant_required
 from ..classification import schedule_classification
 from ..extensions import csrf
-from ..i18n import pick
+from ..i18n import translate
 from ..questionnaire import Questionnaire
 from ..recommend.redact import redact
 from ..store.csv_io import SUBMITTED_ON, CSVImportError, ReadFile, import_csv, read_responses
@@ -52,21 +52,18 @@ def _upload_page(campaign: Campaign, form: ImportForm, problem: str | None = Non
 
 def _too_large() -> str:
     mb = current_app.config["IMPORT_MAX_CONTENT_LENGTH"] // 2**20
-    return pick(f"ファイルが大きすぎます（{mb} MBまで）。ファイルを分けて取り込んでください。",
-                f"The file is too large (at most {mb} MB). Please split it and import the parts.")
+    return translate("The file is too large (at most {mb} MB). Please split it and import the parts.", mb=mb)
 
 
 def _file_problem(filename: str, data: bytes) -> str | None:
     """Why an uploaded file is refused before it is even stored, or None."""
     if not filename:
-        return pick("ファイルを選んでください。", "Please choose a file.")
+        return translate("Please choose a file.")
     if not filename.lower().endswith(ACCEPTED_SUFFIXES):
-        return pick("CSVファイル（.csv・.tsv・.txt）かExcelブック（.xlsx）を選んでください。"
-                    "古い形式の .xls は、Excelで .xlsx として保存し直してください。",
-                    "Please choose a CSV file (.csv, .tsv, .txt) or an Excel workbook (.xlsx). "
-                    "Save an old .xls file as .xlsx in Excel first.")
+        return translate("Please choose a CSV file (.csv, .tsv, .txt) or an Excel workbook (.xlsx). "
+                         "Save an old .xls file as .xlsx in Excel first.")
     if not data:
-        return pick("ファイルが空です。", "The file is empty.")
+        return translate("The file is empty.")
     if len(data) > current_app.config["IMPORT_MAX_CONTENT_LENGTH"]:
         return _too_large()
     return None
@@ -145,8 +142,7 @@ def _read(campaign: Campaign, upload: uploads.PendingUpload) -> tuple[ReadFile, 
 
 
 def _gone(campaign: Campaign):
-    flash(pick("このファイルは取り込み済みか、期限（1時間）が切れています。もう一度選んでください。",
-               "This file has already been imported or has expired (after an hour). Please choose it again."),
+    flash(translate("This file has already been imported or has expired (after an hour). Please choose it again."),
           "error")
     return redirect(url_for("dashboard.import_upload", campaign_id=campaign.id))
 
@@ -180,7 +176,7 @@ def import_confirm(campaign_id: int, token: str):
         result = import_csv(campaign, _questionnaire(campaign), upload.data, filename=upload.filename)
     except CSVImportError:  # the preview had none, but the campaign may have changed since
         uploads.release(token)
-        flash(pick("ファイルに誤りがあるため、何も取り込んでいません。", "The file has errors; nothing was imported."),
+        flash(translate("The file has errors; nothing was imported."),
               "error")
         return redirect(url_for("dashboard.import_preview", campaign_id=campaign.id, token=token))
     except Exception:
@@ -189,9 +185,8 @@ def import_confirm(campaign_id: int, token: str):
     uploads.delete(token)
     schedule_classification(result.response_ids)
     n, c = result.imported, result.comments
-    flash(pick(f"{n}件の回答を取り込みました。" + (f"コメント{c}件を分類します。" if c else ""),
-               f"{n} responses were imported." + (f" Their {c} comments are being classified." if c else "")),
-          "success")
+    flash(translate("{n} responses were imported. Their {c} comments are being classified.", n=n, c=c) if c
+          else translate("{n} responses were imported.", n=n), "success")
     return redirect(url_for("dashboard.campaign", campaign_id=campaign.id))
 
 
@@ -204,6 +199,6 @@ def import_discard(campaign_id: int, token: str):
         abort(400)
     if uploads.load(token, current_user.id, campaign.id) is not None:
         uploads.delete(token)
-        flash(pick("ファイルを削除しました。何も取り込んでいません。", "The file was deleted; nothing was imported."),
+        flash(translate("The file was deleted; nothing was imported."),
               "success")
     return redirect(url_for("dashboard.import_upload", campaign_id=campaign.id))

@@ -14,7 +14,7 @@ from ..adaptation import schedule_adaptation
 from ..adaptation import summary as adaptation_summary
 from ..auth import campaign_or_404
 from ..extensions import db
-from ..i18n import pick
+from ..i18n import translate
 from ..store.corrections import CorrectionError, record_correction
 from ..store.models import Campaign, Comment
 from . import bp, services
@@ -79,8 +79,7 @@ def review_decide(campaign_id: int, comment_id: int):
     if form.shown.data and form.shown.data != comment.label:
         # Relabelled (an adaptation landed) while the page was open: the reviewer judged another
         # label than the one now stored. Show the comment again rather than guess.
-        flash(pick("このコメントの判定が更新されました。もう一度確認してください。",
-                   "The model's call on this comment changed meanwhile; please look again."), "error")
+        flash(translate("The model's call on this comment changed meanwhile; please look again."), "error")
         return redirect(url_for("dashboard.review", campaign_id=campaign.id, at=comment.id))
     label = form.label.data or comment.label
     if not label:
@@ -89,8 +88,7 @@ def review_decide(campaign_id: int, comment_id: int):
     try:
         record_correction(comment, label, current_user.id)
     except CorrectionError:  # an unclear comment cannot be confirmed: it needs a cause
-        flash(pick("判定保留のコメントは、原因を選んでください。",
-                   "This comment is unclear: choose a cause for it."), "error")
+        flash(translate("This comment is unclear: choose a cause for it."), "error")
         return redirect(url_for("dashboard.review", campaign_id=campaign.id, at=comment.id))
     db.session.commit()
     stack = (session.get(_undo_key(campaign)) or [])[-(UNDO_DEPTH - 1):]
@@ -119,12 +117,11 @@ def review_undo(campaign_id: int):
         abort(404)
     if made is not None and comment.corrected_label != made:
         # Someone (or another tab) changed this review since: their decision stands.
-        flash(pick("このコメントはその後ほかの操作で変更されたため、取り消しませんでした。",
-                   "This comment was changed since by someone else, so it was not taken back."), "error")
+        flash(translate("This comment was changed since by someone else, so it was not taken back."), "error")
         return redirect(url_for("dashboard.review", campaign_id=campaign.id, at=comment.id))
     record_correction(comment, before, current_user.id if before else None)
     db.session.commit()
-    flash(pick("直前の判断を取り消しました。", "The last decision was taken back."), "success")
+    flash(translate("The last decision was taken back."), "success")
     return redirect(url_for("dashboard.review", campaign_id=campaign.id, at=comment.id))
 
 
@@ -136,12 +133,10 @@ def review_adapt(campaign_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     if schedule_adaptation(campaign.organisation_id, force=True):
-        flash(pick("分類器の学習を依頼しました。終わるとコメントが付け直され、診断に反映されます。",
-                   "The classifier is being taught; when it is done, the comments are relabelled "
-                   "and the diagnosis follows."), "success")
+        flash(translate("The classifier is being taught; when it is done, the comments are relabelled "
+                        "and the diagnosis follows."), "success")
     else:
         view = adaptation_summary(campaign.organisation_id)
-        flash(pick(f"学習には確認済みコメントが{view['min_reviewed']}件以上必要です（新しい確認は{view['new']}件）。",
-                   f"Teaching needs at least {view['min_reviewed']} reviewed comments and new ones "
-                   f"({view['new']} new)."), "error")
+        flash(translate("Teaching needs at least {min} reviewed comments and new ones ({new} new).",
+                        min=view["min_reviewed"], new=view["new"]), "error")
     return redirect(url_for("dashboard.review", campaign_id=campaign.id))

@@ -7,7 +7,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from ..auth import begin_login, campaign_or_404, consultant_required, finish_login, organisation_or_404
 from ..extensions import db
-from ..i18n import gettext, pick
+from ..i18n import translate
 from ..ratelimit import client_address, limiter
 from ..security import safe_next
 from ..store.models import User, utcnow
@@ -73,7 +73,7 @@ def login_code():
         user = finish_login(pending, form.code.data, client_address())
         if user is not None:
             return _logged_in(user, safe_next(pending.get("next")))
-        flash(gettext("login.failed"), "error")
+        flash(translate("login.failed"), "error")
         return redirect(url_for("dashboard.login"))
     return render_template("dashboard/login_code.html", form=form)
 
@@ -167,7 +167,7 @@ def new_user(org_id: int):
             form.email.errors.append(str(exc))
         else:
             db.session.commit()
-            flash(pick("DX担当者のアカウントを作成しました。", "The DX lead's account was created."),
+            flash(translate("The DX lead's account was created."),
                   "success")
             return redirect(url_for("dashboard.organisation", org_id=org.id))
     return render_template("dashboard/user_form.html", form=form, org=org)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import selectinload
 from ..adaptation import summary as adaptation_summary
 from ..classification import diagnose_options
 from ..extensions import db
+from ..i18n import translate
 from ..interviews import add_interview
 from ..presenter import View, present
 from ..questionnaire import Questionnaire, questionnaire_for
@@ -300,20 +301,15 @@ class UploadError(ValueError):
 
 def read_upload(data: bytes, filename: str, lang: str) -> str:
     """Text of an uploaded notes file: UTF-8 (with or without BOM), at most MAX_UPLOAD_BYTES."""
-    en = lang == "en"
     if not filename.lower().endswith(".txt"):
-        raise UploadError("Please upload a .txt file." if en else ".txt ファイルを選んでください。")
+        raise UploadError(translate("Please upload a .txt file.", lang))
     if len(data) > MAX_UPLOAD_BYTES:
-        raise UploadError(f"The file is larger than {MAX_UPLOAD_BYTES // 1000} KB." if en
-                          else f"ファイルが大きすぎます（{MAX_UPLOAD_BYTES // 1000} KBまで）。")
+        raise UploadError(translate("The file is larger than {kb} KB.", lang, kb=MAX_UPLOAD_BYTES // 1000))
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise UploadError(
-            "The file is not UTF-8 text. Save it as “UTF-8” (e.g. in Notepad: Save as → Encoding) "
-            "and upload it again." if en else
-            "ファイルがUTF-8形式ではありません。メモ帳などで文字コードを「UTF-8」にして保存し直してから、"
-            "もう一度アップロードしてください。") from None
+        raise UploadError(translate("The file is not UTF-8 text. Save it as “UTF-8” (e.g. in Notepad: Save as → "
+                                    "Encoding) and upload it again.", lang)) from None
 
 
 def segment_choices(campaign: Campaign, lang: str) -> dict[str, list[tuple[str, str]]]:
@@ -324,7 +320,7 @@ def segment_choices(campaign: Campaign, lang: str) -> dict[str, list[tuple[str, 
         return out
     for item in q.items_of_type("segment"):
         if item.id in out:
-            out[item.id] = [(o.code, o.label.en if lang == "en" else o.label.ja)
+            out[item.id] = [(o.code, o.label.get(lang))
                             for o in item.options]
     return out
 

@@ -16,7 +16,7 @@ from ..adaptation import summary as adaptation_summary
 from ..auth import campaign_or_404, consultant_required
 from ..classification import schedule_classification
 from ..extensions import db
-from ..i18n import current_lang, pick
+from ..i18n import current_lang, translate
 from ..interviews import InterviewError
 from ..recommend.redact import redact
 from ..recommend.sanity import pending_warning
@@ -40,8 +40,8 @@ def _helpers() -> dict[str, Any]:
         if cause in pb.data["causes"]:
             return charts.cause_name(cause, lang)
         if cause == "unclear":
-            return pick("判定保留", "Unclear", lang)
-        return pick("分類待ち", "Pending", lang)
+            return translate("Unclear", lang)
+        return translate("Pending", lang)
 
     def field_label(field: str, lang: str | None = None) -> str:
         return pb.text(f"segment_field_{field}", lang or current_lang())
@@ -73,7 +73,7 @@ def campaign(campaign_id: int):
     return render_template(
         "dashboard/campaign.html", campaign=campaign, d=view.d, chart=view.charts, wave=view.wave,
         warnings=view.warnings, notes=notes, sentences=sentences, link=link,
-        qr=services.survey_qr_svg(link, pick("アンケートのQRコード", "QR code of the survey link")),
+        qr=services.survey_qr_svg(link, translate("QR code of the survey link")),
         people=services.dx_leads(campaign) if current_user.is_consultant else [],
         confirm=ConfirmForm(), note_form=NoteForm(note=campaign.consultant_note),
         classifier=services.classifier_figures(),
@@ -97,12 +97,12 @@ def campaign_note(campaign_id: int):
     campaign = campaign_or_404(campaign_id)
     form = NoteForm()
     if not form.validate_on_submit():
-        flash(pick("メモは5000文字以内で入力してください。", "The note may be up to 5000 characters."),
+        flash(translate("The note may be up to 5000 characters."),
               "error")
     else:
         campaign.consultant_note = (form.note.data or "").strip() or None
         db.session.commit()
-        flash(pick("コンサルタントのメモを保存しました。", "The consultant's note was saved."), "success")
+        flash(translate("The consultant's note was saved."), "success")
     return redirect(url_for("dashboard.campaign", campaign_id=campaign.id) + "#workspace")
 
 
@@ -140,9 +140,8 @@ def correct_comment(campaign_id: int, comment_id: int):
         abort(400)
     db.session.commit()
     schedule_adaptation(campaign.organisation_id)  # a correction here teaches the model too
-    flash(pick("分類を修正しました。診断に反映されています。",
-               "The cause was corrected; the diagnosis already uses it.") if form.label.data
-          else pick("修正を取り消しました。", "The correction was removed."), "success")
+    flash(translate("The cause was corrected; the diagnosis already uses it.") if form.label.data
+          else translate("The correction was removed."), "success")
     back = safe_next(form.next.data)
     if back is None or not back.startswith(f"/campaigns/{campaign.id}/"):
         back = url_for("dashboard.comments", campaign_id=campaign.id)
@@ -152,7 +151,7 @@ def correct_comment(campaign_id: int, comment_id: int):
 def _interview_form(campaign: Campaign, lang: str) -> InterviewForm:
     form = InterviewForm()
     choices = services.segment_choices(campaign, lang)
-    blank = ("", pick("（指定なし）", "(not specified)", lang))
+    blank = ("", translate("(not specified)", lang))
     for f in SEGMENT_FIELDS:
         getattr(form, f).choices = [blank, *choices.get(f, [])]
     return form
@@ -185,8 +184,7 @@ def new_interview(campaign_id: int):
                 text = services.read_upload(upload.read(services.MAX_UPLOAD_BYTES + 1),
                                             upload.filename, lang)
             if not text.strip():
-                raise services.UploadError(pick("メモを貼り付けるか、.txtファイルを選んでください。",
-                                                "Paste the notes or choose a .txt file.", lang))
+                raise services.UploadError(translate("Paste the notes or choose a .txt file.", lang))
             note = services.create_interview(
                 campaign, current_user.id, form.title.data, text,
                 interviewee=form.interviewee.data, held_on=form.held_on.data,
@@ -196,8 +194,7 @@ def new_interview(campaign_id: int):
             form.text.errors = [*form.text.errors, str(exc)]
         else:
             schedule_classification(interview_ids=[note.id])
-            flash(pick(f"ヒアリングメモを登録しました（{len(note.comments)}文）。",
-                       f"The notes were added ({len(note.comments)} sentences).", lang), "success")
+            flash(translate("The notes were added ({n} sentences).", lang, n=len(note.comments)), "success")
             return redirect(url_for("dashboard.interview", campaign_id=campaign.id,
                                     interview_id=note.id))
     return render_template("dashboard/interviews.html", campaign=campaign, form=form,

@@ -71,15 +71,15 @@ class Playbook:
 
     def text(self, key: str, lang: str, **values: Any) -> str:
         """A template from ``texts`` formatted in ``lang``."""
-        return _pick(self.data["texts"][key], lang).format(**values)
+        return localised(self.data["texts"][key], lang).format(**values)
 
     def cause_name(self, cause: str, lang: str) -> str:
         """Display name of a cause."""
-        return _pick(self.data["causes"][cause], lang)
+        return localised(self.data["causes"][cause], lang)
 
     def short_name(self, cause: str, lang: str) -> str:
         """A cause's short name (the heat map's column header)."""
-        return _pick(self.data["causes"][cause]["short"], lang)
+        return localised(self.data["causes"][cause]["short"], lang)
 
     def colour(self, cause: str) -> str:
         """A cause's colour (``#rrggbb``); an unknown label takes the colour of 'other'."""
@@ -101,7 +101,7 @@ class Playbook:
 
     def why(self, remedy: str, lang: str, **values: Any) -> str:
         """The report's "why start here" sentence of a remedy."""
-        return _pick(self.data["remedies"][remedy]["why"], lang).format(**values)
+        return localised(self.data["remedies"][remedy]["why"], lang).format(**values)
 
     def remedy(self, remedy: str) -> dict[str, Any]:
         """The playbook entry of a remedy."""
@@ -109,19 +109,20 @@ class Playbook:
 
     def remedy_name(self, remedy: str, lang: str) -> str:
         """Display name of a remedy."""
-        return _pick(self.data["remedies"][remedy]["name"], lang)
+        return localised(self.data["remedies"][remedy]["name"], lang)
 
     def theme_label(self, theme: str, lang: str) -> str:
         """Display label of an 'other' theme."""
-        return _pick(self.data["themes"][theme]["label"], lang)
+        return localised(self.data["themes"][theme]["label"], lang)
 
     def department_kpi(self, department: str, lang: str) -> str:
         """Example measurable KPI for a department code."""
         kpis = self.data["department_kpis"]
-        return _pick(kpis.get(department) or kpis["default"], lang)
+        return localised(kpis.get(department) or kpis["default"], lang)
 
 
-def _pick(text: dict[str, str], lang: str) -> str:
+def localised(text: dict[str, str], lang: str) -> str:
+    """The ``lang`` side of a ja/en pair of the playbook (Japanese unless English is asked for)."""
     return text["en"] if lang == "en" else text["ja"]
 
 

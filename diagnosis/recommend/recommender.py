@@ -24,7 +24,7 @@ from .aggregate import GroupStats, SelfReport
 from .data import CAUSES, OrgContext
 from .diagnose import MIXED, CauseScore, Dominance, SupportSplit
 from .drivers import NONE, STANDS_OUT, DriverAnalysis
-from .playbook import DOMINANT_RULES, REMEDIES, SUPPORTING, Playbook
+from .playbook import DOMINANT_RULES, REMEDIES, SUPPORTING, Playbook, localised
 from .redact import quote
 from .stats import add_months, months_between
 
@@ -233,8 +233,8 @@ def _executive_sponsorship(rec: Recommendation, prerequisites: list[Mechanism], 
     """Leadership not involved: executive sponsorship comes first, executives present first."""
     pre = pb.section("prerequisites")["executive_sponsorship"]
     prerequisites.append(Mechanism(
-        "executive_sponsorship", pre["name"]["en" if lang == "en" else "ja"],
-        pre["text"]["en" if lang == "en" else "ja"],
+        "executive_sponsorship", localised(pre["name"], lang),
+        localised(pre["text"], lang),
         [pb.text("reason_exec_prereq", lang, score=_num(score))], first=True))
     rec.plan.insert(0, {"days": "1-30", "text": pb.text("plan_executives_present", lang)})
     rec.flags.append("executives_present")
@@ -302,15 +302,15 @@ def recommend(*, stats: GroupStats, scores: dict[str, CauseScore], dom: Dominanc
     for r in REMEDIES:
         entry = pb.remedy(r)
         fmt = entry["format"]["light" if small else "standard"]
-        fmt_text = fmt["en"] if lang == "en" else fmt["ja"]
+        fmt_text = localised(fmt, lang)
         rec = Recommendation(
             remedy=r, name=pb.remedy_name(r, lang),
-            summary=entry["summary"]["en" if lang == "en" else "ja"],
+            summary=localised(entry["summary"], lang),
             score=sum(coverage[r][c] * s[c] for c in CAUSES), format=fmt_text, lightweight=small,
         )
-        rec.plan = [{"days": str(p["days"]), "text": (p["en"] if lang == "en" else p["ja"])
+        rec.plan = [{"days": str(p["days"]), "text": localised(p, lang)
                      .format(format=fmt_text)} for p in entry["plan"]]
-        rec.kpis = [k["en"] if lang == "en" else k["ja"] for k in entry["kpis"]]
+        rec.kpis = [localised(k, lang) for k in entry["kpis"]]
         contributions = sorted(((coverage[r][c] * s[c], c) for c in CAUSES
                                 if coverage[r][c] > 0 and scores[c].score is not None),
                                reverse=True)
@@ -409,8 +409,8 @@ def recommend(*, stats: GroupStats, scores: dict[str, CauseScore], dom: Dominanc
     if governance_first:
         pre = pb.section("prerequisites")["governance_first"]
         prerequisites.insert(0, Mechanism(
-            "governance_first", pre["name"]["en" if lang == "en" else "ja"],
-            pre["text"]["en" if lang == "en" else "ja"],
+            "governance_first", localised(pre["name"], lang),
+            localised(pre["text"], lang),
             [pb.text("reason_governance", lang, concern_share=_pct(concern_share),
                      security_share=_pct(security_share))], first=True))
         start.plan.insert(0, {"days": "0", "text": pb.text("plan_governance_first", lang)})
@@ -434,8 +434,8 @@ def recommend(*, stats: GroupStats, scores: dict[str, CauseScore], dom: Dominanc
     supporting = []
     for sid in SUPPORTING:
         entry = pb.section("supporting")[sid]
-        text = (entry["text"]["en"] if lang == "en" else entry["text"]["ja"])
-        supporting.append(Mechanism(sid, entry["name"]["en" if lang == "en" else "ja"],
+        text = localised(entry["text"], lang)
+        supporting.append(Mechanism(sid, localised(entry["name"], lang),
                                     text.format(date=review.isoformat()),
                                     first=(sid == "governance" and governance_first)))
     ctx = {

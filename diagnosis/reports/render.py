@@ -162,7 +162,7 @@ def _wave_section(view: Any, later_name: str, lang: str) -> dict[str, Any] | Non
     if wave.comparison is None:
         return {"error": translate("wave_error", lang, reason=wave.problem), "name": wave.earlier.name}
     cmp = wave.comparison
-    usage = [{"name": charts.USAGE_NAMES[code][lang], "before": cmp.usage["counts_before"].get(code, 0),
+    usage = [{"name": charts.usage_name(code, lang), "before": cmp.usage["counts_before"].get(code, 0),
               "after": cmp.usage["counts_after"].get(code, 0),
               "change": cmp.usage["counts_change"].get(code, 0)} for code in charts.USAGE_CODES]
     change = [{"name": (charts.cause_name(k, lang) if k in CAUSES else translate(f"rate_{k}", lang)),

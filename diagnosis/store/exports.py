@@ -23,7 +23,7 @@ from sqlalchemy import select
 
 from ..display import strip_bidi
 from ..extensions import db
-from ..i18n import gettext
+from ..i18n import translate
 from ..questionnaire import Questionnaire
 from ..recommend.anonymity import COMMENT_FIELD, shuffle_key
 from ..recommend.redact import redact
@@ -73,10 +73,6 @@ def write_csv(rows: Iterable[Sequence[Any]]) -> bytes:
     return buf.getvalue().encode("utf-8")
 
 
-def _t(ja: str, en: str, lang: str) -> str:
-    return en if lang == "en" else ja
-
-
 def responses_csv(campaign: Campaign, questionnaire: Questionnaire | None, lang: str,
                   diag: Diagnosis, order_secret: str) -> bytes:
     """One row per released response in the campaign's fixed random order: department (where
@@ -84,16 +80,14 @@ def responses_csv(campaign: Campaign, questionnaire: Questionnaire | None, lang:
     th = diag.thresholds
     included = diag.release.included if diag.release else frozenset()
     if len(included) < th.min_group:
-        raise ExportRefused(_t(
-            f"集計に含まれる回答が{th.min_group}件以上になるまで、回答データは出力できません（匿名性の保護）。",
-            f"Responses can be exported once at least {th.min_group} are released (anonymity).",
-            lang))
+        raise ExportRefused(translate("Responses can be exported once at least {min_group} are released (anonymity).",
+                                      lang, min_group=th.min_group))
     responses = [r for r in db.session.scalars(
         select(Response).where(Response.campaign_id == campaign.id)) if r.id in included]
     # A fixed random order: the last row must not be the newest respondent.
     responses.sort(key=lambda r: shuffle_key(order_secret, r.id))
     departments = diag.release.row_segments() if diag.release else {}
-    hidden = gettext("anon.csv_hidden", lang)
+    hidden = translate("anon.csv_hidden", lang)
     with_text = len(responses) >= th.min_comments_group
     item_ids = ([i.id for i in questionnaire.items_of_type("choice", "multi_choice", "likert")]
                 if questionnaire else sorted({k for r in responses for k in (r.answers or {})}))
@@ -116,7 +110,7 @@ def responses_csv(campaign: Campaign, questionnaire: Questionnaire | None, lang:
             if c is None:
                 row += ["", "", "", "", ""]
                 continue
-            row += [redact(c.text) if with_text else _t("（非表示）", "(hidden)", lang),
+            row += [redact(c.text) if with_text else translate("(hidden)", lang),
                     c.label or "", "" if c.confidence is None else round(c.confidence, 3),
                     c.corrected_label or "", c.self_label or ""]
         rows.append(row)
@@ -130,32 +124,32 @@ def _num(x: Any) -> Any:
 def diagnosis_csv(diag: dict[str, Any], comparison: dict[str, Any] | None, lang: str,
                   cause_name: Any) -> bytes:
     """The diagnosis tables (summary, usage, causes, segments, recommendations, waves) in one file."""
-    t = lambda ja, en: _t(ja, en, lang)  # noqa: E731
+    t = lambda msgid, **kw: translate(msgid, lang, **kw)  # noqa: E731
     camp = diag["campaign"]
     rows: list[list[Any]] = [
-        [t("診断", "Diagnosis"), camp["organisation"], camp["name"], camp["slug"]],
-        [t("作成日", "Report date"), diag["report_date"]],
-        [t("回答数", "Responses"), diag["responses"]],
-        [gettext("anon.received", lang), diag["release"]["received"]],
-        [t("従業員数", "Employees"), _num(diag["employee_count"])],
-        [t("回答率", "Response rate"), _num(diag["response_rate"])],
-        [t("非表示（回答数が基準未満）", "Suppressed (too few responses)"), diag["suppressed"]],
-        [t("匿名性の基準（人）", "Anonymity threshold (people)"), diag["anonymity"]["min_group"]],
+        [t("Diagnosis"), camp["organisation"], camp["name"], camp["slug"]],
+        [t("Report date"), diag["report_date"]],
+        [t("Responses"), diag["responses"]],
+        [translate("anon.received", lang), diag["release"]["received"]],
+        [t("Employees"), _num(diag["employee_count"])],
+        [t("Response rate"), _num(diag["response_rate"])],
+        [t("Suppressed (too few responses)"), diag["suppressed"]],
+        [t("Anonymity threshold (people)"), diag["anonymity"]["min_group"]],
         [],
     ]
     if not diag["suppressed"]:
         usage = diag["usage"] or {}
-        rows.append([t("利用頻度", "Usage"), t("人数", "People")])
+        rows.append([t("Usage"), t("People")])
         rows += [[code, n] for code, n in (usage.get("counts") or {}).items()]
-        rows.append([t("一度でも使った人の割合", "Adoption rate"), _num(usage.get("adoption_rate"))])
-        rows.append([t("週1回以上の利用率", "Habit rate"), _num(usage.get("habit_rate"))])
+        rows.append([t("Adoption rate"), _num(usage.get("adoption_rate"))])
+        rows.append([t("Habit rate"), _num(usage.get("habit_rate"))])
         rows.append([])
-        rows.append([t("原因", "Cause"), "id", t("スコア", "Score"), t("区間下限", "Interval low"),
-                     t("区間上限", "Interval high"), t("自由記述の割合", "Comment share"),
-                     t("コメント数", "Comments"), t("設問スコア", "Likert score"),
-                     t("肯定的回答の割合", "Favourable"),
-                     t("本人が選んだ理由の割合", "Self-reported share"),
-                     t("同・区間下限", "Self-reported low"), t("同・区間上限", "Self-reported high")])
+        rows.append([t("Cause"), "id", t("Score"), t("Interval low"),
+                     t("Interval high"), t("Comment share"),
+                     t("Comments", context="count"), t("Likert score"),
+                     t("Favourable", context="share"),
+                     t("Self-reported share"),
+                     t("Self-reported low"), t("Self-reported high")])
         for cid, c in diag["causes"].items():
             iv = c.get("interval") or [None, None]
             lk = c.get("likert") or {}
@@ -165,22 +159,22 @@ def diagnosis_csv(diag: dict[str, Any], comparison: dict[str, Any] | None, lang:
                          _num(c.get("share")), c.get("n_comments", 0), _num(lk.get("score")),
                          _num(lk.get("favourable")), _num(own.get("share")), _num(own_iv[0]),
                          _num(own_iv[1])])
-        rows.append([t("主因", "Dominant cause"), diag.get("dominant_cause") or ""])
+        rows.append([t("Dominant cause"), diag.get("dominant_cause") or ""])
         rows.append([])
         reasons = diag.get("reason_choices")
         if reasons:
-            rows.append([t("理由のチェックリスト", "Reason checklist"), t("回答者", "Respondents"),
+            rows.append([t("Reason checklist"), t("Respondents"),
                          reasons["n"]])
-            rows.append([t("理由", "Reason"), "id", t("原因", "Cause"), t("人数", "People"),
-                         t("割合", "Share")])
+            rows.append([t("Reason"), "id", t("Cause"), t("People"),
+                         t("Share")])
             for o in reasons["options"]:
                 rows.append([o["label"], o["code"], o["cause"] or "", o["count"], _num(o["share"])])
             rows.append([])
-    rows.append([t("セグメント", "Segment field"), t("値", "Value"), t("非表示", "Suppressed"),
-                 t("回答数", "Responses")]
-                + [f"{cause_name(c, lang)} ({t('スコア', 'score')})"
+    rows.append([t("Segment field"), t("Value"), t("Suppressed"),
+                 t("Responses")]
+                + [f"{cause_name(c, lang)} ({t('score')})"
                    for c in CAUSES]
-                + [f"{cause_name(OTHER, lang)} ({t('割合', 'share')})"])
+                + [f"{cause_name(OTHER, lang)} ({t('share')})"])
     for fld, views in (diag.get("segments") or {}).items():
         for s in views:
             if s.get("suppressed"):
@@ -193,17 +187,17 @@ def diagnosis_csv(diag: dict[str, Any], comparison: dict[str, Any] | None, lang:
                         + [_num((causes.get(OTHER) or {}).get("share"))])
     rows.append([])
     if diag.get("recommendations"):
-        rows.append([t("順位", "Rank"), t("施策", "Remedy"), "id", t("スコア", "Score"),
-                     t("ここから着手", "Start here"), t("理由", "Reasons")])
+        rows.append([t("Rank"), t("Remedy"), "id", t("Score"),
+                     t("Start here"), t("Reasons")])
         for r in diag["recommendations"]:
             rows.append([r["rank"], r["name"], r["remedy"], r["score"], r["start"],
                          " / ".join(r.get("reasons") or [])])
         rows.append([])
     if comparison:
-        rows.append([t("前回との比較", "Wave comparison"), comparison["earlier"], comparison["later"]])
-        rows.append([t("原因", "Cause"), t("前回スコア", "Score before"), t("今回スコア", "Score after"),
-                     t("変化", "Change"), t("割合の変化", "Share change"),
-                     t("設問スコアの変化", "Likert change")])
+        rows.append([t("Wave comparison"), comparison["earlier"], comparison["later"]])
+        rows.append([t("Cause"), t("Score before"), t("Score after"),
+                     t("Change"), t("Share change"),
+                     t("Likert change")])
         for cid, c in comparison["causes"].items():
             rows.append([cause_name(cid, lang), _num(c["score_before"]), _num(c["score_after"]),
                          _num(c["score_change"]), _num(c["share_change"]), _num(c["likert_change"])])

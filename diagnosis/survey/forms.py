@@ -9,7 +9,7 @@ from flask_wtf import FlaskForm
 from wtforms import Field, HiddenField, RadioField, SelectField, SelectMultipleField, TextAreaField
 from wtforms.validators import InputRequired, Optional, StopValidation, ValidationError
 
-from ..i18n import gettext
+from ..i18n import translate
 from ..questionnaire import Item, Questionnaire
 from ..store.responses import has_control_chars
 
@@ -22,7 +22,7 @@ class _OneOf:
 
     def __call__(self, form: FlaskForm, field: Field) -> None:
         if field.data not in self.codes:
-            raise ValidationError(gettext("validation.choice", self.lang))
+            raise ValidationError(translate("validation.choice", self.lang))
 
 
 class _Checklist:
@@ -38,12 +38,12 @@ class _Checklist:
             return
         kind, code = problem
         if kind == "too_many":
-            raise StopValidation(gettext("validation.max_choices", self.lang,
+            raise StopValidation(translate("validation.max_choices", self.lang,
                                          max=self.item.max_choices, n=len(chosen)))
         if kind == "exclusive" and code is not None:
-            raise StopValidation(gettext("validation.exclusive", self.lang,
+            raise StopValidation(translate("validation.exclusive", self.lang,
                                          option=self.item.option(code).label.get(self.lang)))
-        raise StopValidation(gettext("validation.choice", self.lang))
+        raise StopValidation(translate("validation.choice", self.lang))
 
 
 class _TextRules:
@@ -56,15 +56,15 @@ class _TextRules:
         text = (field.data or "").replace("\r\n", "\n").strip()
         if len(text) > self.max_length:
             raise StopValidation(
-                gettext("validation.too_long", self.lang, max=self.max_length, n=len(text))
+                translate("validation.too_long", self.lang, max=self.max_length, n=len(text))
             )
         if has_control_chars(text):
-            raise StopValidation(gettext("validation.control_chars", self.lang))
+            raise StopValidation(translate("validation.control_chars", self.lang))
 
 
 def _presence(item: Item, lang: str) -> list:
     if item.required:
-        return [InputRequired(message=gettext("validation.required", lang))]
+        return [InputRequired(message=translate("validation.required", lang))]
     return [Optional()]
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from ..classification import schedule_classification
 from ..dbfaults import RETRY_AFTER_SECONDS, StoreFailed, keep_loaded, with_retries
 from ..extensions import db
-from ..i18n import LANGS, current_lang, gettext
+from ..i18n import LANGS, current_lang, translate
 from ..invitations import claim, find_invitation
 from ..ops import log_event
 from ..questionnaire import Questionnaire, questionnaire_for
@@ -45,8 +45,8 @@ def _questionnaire(campaign: Campaign) -> Questionnaire:
 
 def _message(campaign: Campaign, lang: str, key: str, status: int, **fmt: object):
     return render_template("survey/message.html", campaign=campaign, lang=lang,
-                           title=gettext(f"{key}.title", lang),
-                           body=gettext(f"{key}.body", lang, **fmt)), status
+                           title=translate(f"{key}.title", lang),
+                           body=translate(f"{key}.body", lang, **fmt)), status
 
 
 def _unavailable(campaign: Campaign, lang: str):
@@ -173,5 +173,5 @@ def thanks(token: str):
     campaign = _campaign_or_404(token)
     lang = _survey_lang(campaign)
     return render_template("survey/message.html", campaign=campaign, lang=lang,
-                           title=gettext("survey.thanks.title", lang),
-                           body=gettext("survey.thanks.body", lang))
+                           title=translate("survey.thanks.title", lang),
+                           body=translate("survey.thanks.body", lang))
