@@ -4,6 +4,7 @@ from flask import Blueprint
 
 bp = Blueprint("dashboard", __name__)
 
-# routes: accounts and the workspace; views: a campaign's dashboard, comments, interviews, exports;
+# home: logging in, the workspace of organisations, their users and new campaigns;
+# campaigns: one campaign's dashboard, comments, interviews, exports and PDF;
 # imports: answer files uploaded, previewed and imported; review: the review queue.
-from . import imports, review, routes, views  # noqa: E402,F401
+from . import campaigns, home, imports, review  # noqa: E402,F401

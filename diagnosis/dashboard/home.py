@@ -1,4 +1,6 @@
-"""Dashboard routes: thin — authorise, validate, call a service, render."""
+"""Logging in and the workspace: the organisations a user may see, their users and new campaigns.
+
+Routes stay thin: authorise, validate, call a service, render."""
 
 from __future__ import annotations
 
