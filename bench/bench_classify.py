@@ -1,6 +1,6 @@
 """Classifier benchmark: throughput, cold start, peak memory and overhead vs bare encode.
 
-    python bench/bench_classify.py [--backend e5-ft|e5-int8|use|e5|e5-setfit|PATH] [--n 1000] [--repeat 3]
+    python bench/bench_classify.py [--backend e5-ft|e5-int8|use|e5|PATH] [--n 1000] [--repeat 3]
 
 Everything is measured in a fresh worker subprocess: cold start and peak RSS first (before
 sentence_transformers is imported), then interleaved rounds of the product's ``classify`` and the

@@ -57,7 +57,7 @@ def _read_texts(stream: Any) -> list[str]:
 
 @click.command("classify")
 @click.argument("file", type=click.File("r", encoding="utf-8"), default="-")
-@click.option("--backend", default=None, help="Embedding backend (use, e5, e5-setfit or a path).")
+@click.option("--backend", default=None, help="Embedding backend (e5-ft, e5-int8, use, e5 or a path).")
 @click.option("--batch-size", default=512, show_default=True, help="Answers per model call.")
 @click.option("--org", "org_ref", default=None,
               help="Classify with this organisation's adapted classifier (id or exact name; the base "

@@ -14,8 +14,6 @@ Backends (``EMBEDDING_MODEL`` / ``TEICHAKU_EMBEDDING_MODEL``):
 - ``e5-ft``     the e5 body fine-tuned end to end on the cause labels (LoRA adapters committed in
                 ``models/adapters/e5-ft.npz``, merged and exported to int8 ONNX at set-up by
                 ``python -m diagnosis.nlp.finetune build``), run like ``e5-int8``.
-- ``e5-setfit`` the same body after SetFit-style contrastive fine-tuning
-                (``<MODELS_DIR>/embeddings/e5-setfit``).
 - any other value is taken as a local sentence-transformers folder path.
 """
 
@@ -31,11 +29,10 @@ from typing import Protocol
 
 import numpy as np
 
-BUILTIN_BACKENDS = ("use", "e5", "e5-int8", "e5-ft", "e5-setfit")
+BUILTIN_BACKENDS = ("use", "e5", "e5-int8", "e5-ft")
 ONNX_BACKENDS = ("e5-int8", "e5-ft")
 E5_DIRNAME = "multilingual-e5-small"
 FT_DIRNAME = "e5-ft"
-SETFIT_DIRNAME = "e5-setfit"
 ONNX_INT8 = "onnx/model_qint8.onnx"
 _LOCK = threading.Lock()
 _CACHE: dict[tuple[str, str], Encoder] = {}
@@ -302,8 +299,6 @@ def resolve_backend(name: str, models_dir: str | Path) -> tuple[str, Path | None
         return name, models_dir / "embeddings" / E5_DIRNAME
     if name == "e5-ft":
         return name, models_dir / "embeddings" / FT_DIRNAME
-    if name == "e5-setfit":
-        return "e5-setfit", models_dir / "embeddings" / SETFIT_DIRNAME
     return name, Path(name).expanduser()
 
 

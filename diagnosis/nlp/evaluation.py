@@ -491,12 +491,6 @@ def format_tables(
             lines.append(f"{name:<16}" + "".join(f"{lab[:8]:>9}" for lab in LABELS))
             for t in LABELS:
                 lines.append(f"  {t:<14}" + "".join(f"{conf[t][p]:>9}" for p in LABELS))
-    if any(name.startswith("e5-setfit") for name in results):
-        lines += [
-            "",
-            "note: e5-setfit's body was fine-tuned on the whole training corpus, so its CV row is",
-            "optimistic (not nested); only its evaluation-set rows are honest estimates.",
-        ]
     if any(name.startswith("e5-ft") for name in results):
         lines += [
             "",
