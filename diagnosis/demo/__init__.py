@@ -10,6 +10,7 @@ import random
 from collections.abc import Callable
 from pathlib import Path
 
+import yaml
 from flask import current_app
 from sqlalchemy import select
 
@@ -18,6 +19,7 @@ from ..interviews import add_interview
 from ..questionnaire import Item, questionnaire_for
 from ..store.models import Campaign, Organisation, today
 from ..store.responses import add_response
+from ..vocabulary import OTHER
 from ..workspace import create_campaign, create_organisation, create_user, find_user
 
 HERE = Path(__file__).parent
@@ -25,24 +27,15 @@ ORG_NAME = "株式会社みなと精機"
 CONSULTANT = ("consultant@demo.teichaku.example", "demo-consultant-2026")
 DX_LEAD = ("dx-lead@demo.teichaku.example", "demo-dxlead-2026")
 
-# Headcount per department (420 in all) and each department's mix of main causes.
-DEPARTMENTS = {"sales": 90, "manufacturing": 150, "engineering": 80, "admin": 70, "it": 30}
-CAUSE_MIX = {
-    "sales": {"purpose": 0.45, "leadership": 0.15, "support": 0.25, "other": 0.15},
-    "manufacturing": {"purpose": 0.15, "leadership": 0.40, "support": 0.30, "other": 0.15},
-    "engineering": {"purpose": 0.15, "leadership": 0.10, "support": 0.45, "other": 0.30},
-    "admin": {"purpose": 0.20, "leadership": 0.10, "support": 0.55, "other": 0.15},
-    "it": {"purpose": 0.10, "leadership": 0.10, "support": 0.30, "other": 0.50},
-}
-AGE_BANDS = {"20s": 0.18, "30s": 0.24, "40s": 0.27, "50s": 0.23, "60s": 0.08}
-ROLES = {"staff": 0.62, "leader": 0.2, "manager": 0.13, "executive": 0.05}
-TENURE = {"lt1": 0.08, "1to3": 0.2, "3to10": 0.32, "10plus": 0.4}
-USAGE_BY_CAUSE = {
-    "purpose": {"never": 0.3, "tried_once": 0.35, "monthly": 0.25, "weekly": 0.08, "daily": 0.02},
-    "leadership": {"never": 0.4, "tried_once": 0.3, "monthly": 0.2, "weekly": 0.08, "daily": 0.02},
-    "support": {"never": 0.15, "tried_once": 0.4, "monthly": 0.3, "weekly": 0.12, "daily": 0.03},
-    "other": {"never": 0.1, "tried_once": 0.15, "monthly": 0.25, "weekly": 0.3, "daily": 0.2},
-}
+# The story (departments, their causes, how each cause shows in the answers) is data.
+STORY = yaml.safe_load((HERE / "story.yaml").read_text(encoding="utf-8"))
+DEPARTMENTS: dict[str, int] = STORY["departments"]
+CAUSE_MIX: dict[str, dict[str, float]] = STORY["cause_mix"]
+AGE_BANDS: dict[str, float] = STORY["age_bands"]
+ROLES: dict[str, float] = STORY["roles"]
+TENURE: dict[str, float] = STORY["tenure"]
+USAGE_BY_CAUSE: dict[str, dict[str, float]] = STORY["usage_by_cause"]
+OLDER = STORY["older"]
 
 
 def _pick(rng: random.Random, weights: dict[str, float]) -> str:
@@ -67,8 +60,8 @@ def _respondents(rng: random.Random, n: int, improve: float) -> list[dict]:
         dept = _pick(rng, DEPARTMENTS)
         age = _pick(rng, AGE_BANDS)
         mix = dict(CAUSE_MIX[dept])
-        if age in ("50s", "60s"):
-            mix["support"] += 0.15
+        if age in OLDER["bands"]:
+            mix[OLDER["cause"]] += OLDER["extra_share"]
         cause = _pick(rng, mix)
         usage = dict(USAGE_BY_CAUSE[cause])
         usage["weekly"] += improve
@@ -91,11 +84,12 @@ def _reasons(rng: random.Random, person: dict, item: Item) -> list[str]:
     cause = person["cause"]
     if rng.random() < 0.12:  # inconsistent with their comment
         cause = rng.choice([c for c in by_cause if c != cause])
-    if cause == "other" and person["usage"] in ("weekly", "daily") and rng.random() < 0.6:
+    if cause == OTHER and person["usage"] in ("weekly", "daily") and rng.random() < 0.6:
         return ["none"]
     pool = list(by_cause[cause])
-    if cause == "support" and rng.random() < 0.45 and person["age_band"] in ("50s", "60s"):
-        pool = [c for c in pool if item.option(c).remedy == "help_desk"] or pool
+    if (cause == OLDER["cause"] and rng.random() < OLDER["remedy_share"]
+            and person["age_band"] in OLDER["bands"]):
+        pool = [c for c in pool if item.option(c).remedy == OLDER["remedy"]] or pool
     chosen = [rng.choice(pool)]
     for p_more in (0.55, 0.25):
         if rng.random() > p_more:
