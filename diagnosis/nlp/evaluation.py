@@ -297,7 +297,7 @@ def evaluate_tfidf(train: list[Example], eval_sets: EvalSets, random_state: int 
     return result
 
 
-# -- fine-tuned body (diagnosis.nlp.finetune) ------------------------------------------------------
+# -- fine-tuned body (tools.finetune) ------------------------------------------------------
 def _char_head(
     texts: list[str], y: np.ndarray, C: float, random_state: int
 ) -> tuple[CharNgrams, np.ndarray, np.ndarray]:
@@ -334,7 +334,7 @@ def evaluate_finetuned(
     char: bool = False,
     embedded: tuple[Embedded, dict[str, Embedded]] | None = None,
 ) -> dict[str, Any]:
-    """Figures for a body fine-tuned with its own linear head (``diagnosis.nlp.finetune``).
+    """Figures for a body fine-tuned with its own linear head (``tools.finetune``).
 
     ``oof`` holds that head's out-of-fold scores for ``train`` (cross-fitted: each answer scored by
     a body trained without it), so CV, Platt scaling and the unclear threshold are honest. With

@@ -187,8 +187,8 @@ def finetuned_inputs(
     Corpus answers take their cross-fitted scores from the adapter file. An answer the body never
     saw (a human correction) is scored by the final body, which is out of sample for it.
     """
+    from diagnosis.nlp.adapter import adapter_path, load_adapter
     from diagnosis.nlp.classifier import embed_texts
-    from diagnosis.nlp.finetune import adapter_path, load_adapter
 
     path = adapter_path(models_dir)
     adapter, info = load_adapter(path)
@@ -200,7 +200,7 @@ def finetuned_inputs(
     if sha256_examples(corpus_rows) != info.get("training_set_sha256"):
         raise ValueError(
             f"{path} was trained on another corpus than models/corpus holds now: "
-            "rerun `python -m diagnosis.nlp.finetune train` (see models/README.md)"
+            "rerun `python -m tools.finetune train` (see models/README.md)"
         )
     by_text = {normalize(ex.text).casefold(): i for i, ex in enumerate(corpus_rows)}
     oof = np.zeros((len(rows), len(LABELS)))

@@ -5,7 +5,7 @@ uses :class:`diagnosis.nlp.embeddings.USEEncoder` directly; this wrapper exists 
 encoder can sit in a ``SentenceTransformer`` (benchmarks, fine-tuning tools, other apps):
 
     from sentence_transformers import SentenceTransformer
-    from diagnosis.nlp.use_module import UniversalSentenceEncoder
+    from tools.use_module import UniversalSentenceEncoder
     model = SentenceTransformer(modules=[UniversalSentenceEncoder()])
 
 A folder saved from such a model reloads with ``SentenceTransformer(path, trust_remote_code=True)``

