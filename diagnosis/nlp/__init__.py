@@ -105,9 +105,8 @@ def load_classifier(models_dir: str | Path, backend: str) -> CauseClassifier:
         )
     char = load_char_ngrams(Path(models_dir) / entry["file"], models_dir)
     encoder = get_encoder(backend, models_dir)
-    clf = CauseClassifier(encoder, head, combine=entry.get("combine", "whole"), char=char)
-    clf.backend_ = backend
-    clf.version_ = _version(backend, entry)
+    clf = CauseClassifier(encoder, head, combine=entry.get("combine", "whole"), char=char, backend=backend,
+                          version=_version(backend, entry))
     return clf
 
 

@@ -167,9 +167,8 @@ class AdaptedHead(ClassifierMixin, BaseEstimator):
 
 def adapted_classifier(base: CauseClassifier, head: AdaptedHead, version: str) -> CauseClassifier:
     """The base classifier's body and n-grams with the adapted head, stamped ``version``."""
-    clf = CauseClassifier(base.encoder, head, combine=base.combine, char=base.char)
-    clf.backend_ = getattr(base, "backend_", None)
-    clf.version_ = version
+    clf = CauseClassifier(base.encoder, head, combine=base.combine, char=base.char,
+                          backend=getattr(base, "backend_", None), version=version)
     return clf
 
 

@@ -425,11 +425,14 @@ class Classification:
 class CauseClassifier:
     """An embedding backend plus a :class:`CauseHead`: classifies answers of any length."""
 
-    def __init__(self, encoder: Any, head: CauseHead, combine: str = "whole", char: CharNgrams | None = None) -> None:
+    def __init__(self, encoder: Any, head: CauseHead, combine: str = "whole", char: CharNgrams | None = None,
+                 backend: str | None = None, version: str | None = None) -> None:
         self.encoder = encoder
         self.head = head
         self.combine = combine
         self.char = char
+        self.backend_ = backend  # the embedding backend's name
+        self.version_ = version  # what is stamped on the comments it labels
         # The display order: the product's labels first, in LABELS order, then any others.
         classes = [str(c) for c in head.classes_]
         self.labels_ = [c for c in LABELS if c in classes] + [c for c in classes if c not in LABELS]

@@ -26,6 +26,7 @@ from .diagnose import MIXED, CauseScore, Dominance, SupportSplit
 from .drivers import NONE, STANDS_OUT, DriverAnalysis
 from .playbook import DOMINANT_RULES, REMEDIES, SUPPORTING, Playbook, localised
 from .redact import quote
+from .sanity import join_sentences
 from .stats import add_months, months_between
 
 MIN_QUOTE = 8
@@ -272,9 +273,8 @@ def _dominant_cause_rule(recs: dict[str, Recommendation], prerequisites: list[Me
     if is_split:
         rec.flags.append(f"{cause}_decided_by_{split.decider}")
         if split.s_first + split.s_second:
-            lead_reason += " " if lang == "en" else ""
-            lead_reason += pb.text("reason_support_checklist", lang, s_first=split.s_first,
-                                   s_second=split.s_second)
+            lead_reason = join_sentences(lead_reason, pb.text(
+                "reason_support_checklist", lang, s_first=split.s_first, s_second=split.s_second))
     rec.score += float(rules["dominant_bonus"])
     rec.reasons.insert(0, lead_reason)
     return chosen
