@@ -119,21 +119,6 @@ def new_reviews(organisation_id: int, record: OrgModel | None = None, total: int
     return changed + imported + undone
 
 
-def base_version() -> str | None:
-    """The base classifier's version, read from metadata.json without loading it."""
-    return classifier_service().base_version()
-
-
-def org_version(organisation_id: int | None) -> str | None:
-    """The version that labels this organisation's comments now (see ClassifierService)."""
-    return classifier_service().version_for(organisation_id)
-
-
-def classifier_for(organisation_id: int | None):
-    """The classifier that labels this organisation's comments (see ClassifierService)."""
-    return classifier_service().for_organisation(organisation_id)
-
-
 def summary(organisation_id: int) -> dict[str, Any]:
     """What the dashboard and the PDF say about the organisation's own classifier: reviews,
     whether it was adapted and is in use, and the cross-validated figures."""
@@ -149,7 +134,7 @@ def summary(organisation_id: int) -> dict[str, Any]:
     if record is not None:
         out.update(figures=record.figures, in_use=record.in_use, trained_at=record.trained_at,
                    n_reviewed=record.n_reviewed, n_self_labelled=record.n_self_labelled,
-                   current=record.base_version == base_version(), version=record.version)
+                   current=record.base_version == classifier_service().base_version(), version=record.version)
     return out
 
 

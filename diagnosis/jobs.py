@@ -142,12 +142,13 @@ class JobQueue:
                   n_corrections=entry["n_corrections"], relabelled=relabelled, readapted=readapted)
 
     def _run_adapt(self, organisation_id: int) -> None:
-        from .adaptation import AdaptError, adapt_organisation, new_reviews, org_model, org_version
+        from .adaptation import AdaptError, adapt_organisation, new_reviews, org_model
+        from .classifier_service import classifier_service
 
         with self.app.app_context():
             record = org_model(organisation_id)
             if (record is not None and new_reviews(organisation_id) == 0
-                    and org_version(organisation_id) == record.version):
+                    and classifier_service().version_for(organisation_id) == record.version):
                 return  # asked twice: the model already knows every review
             try:
                 result = adapt_organisation(organisation_id)

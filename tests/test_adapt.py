@@ -12,6 +12,7 @@ from conftest import login
 from sqlalchemy import select
 
 from diagnosis import adaptation
+from diagnosis.classifier_service import classifier_service
 from diagnosis.extensions import db
 from diagnosis.store.models import Campaign, Comment, OrgExample, OrgModel
 from diagnosis.store.responses import add_response
@@ -116,8 +117,9 @@ def test_adapt_too_few_then_measured_figures_and_classify_org(app, runner, world
         version, in_use = record.version, record.in_use
         # kept only when cross-validation does not measure it lower than the base model
         assert in_use == (figures["adapted_accuracy"] >= figures["base_accuracy"])
-        assert adaptation.org_version(world["org_b"]) == adaptation.base_version()
-        assert adaptation.org_version(world["org_a"]) == (version if in_use else adaptation.base_version())
+        service = classifier_service()
+        assert service.version_for(world["org_b"]) == service.base_version()
+        assert service.version_for(world["org_a"]) == (version if in_use else service.base_version())
     # classify --org: the same output format as classify, with the organisation's model
     texts = "\n".join(t for t, _ in JARGON) + "\n"
     plain = runner.invoke(args=["classify", "-"], input=texts)

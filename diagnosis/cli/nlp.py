@@ -74,16 +74,16 @@ def classify_command(file: Any, backend: str | None, batch_size: int, org_ref: s
     if org_ref is not None:
         if backend:
             raise click.UsageError("--org classifies with the organisation's model: drop --backend")
-        from diagnosis.adaptation import classifier_for, org_version
+        from diagnosis.classifier_service import classifier_service
         from diagnosis.ops import schema_problem
 
         problem = schema_problem(current_app)
         if problem is not None:  # plain classify needs no database; --org does
             raise click.ClickException(problem)
         org = organisation_or_fail(org_ref)
-        clf = classifier_for(org.id)
-        click.echo(f"classifying with {org_version(org.id)}", err=True)
-        run = clf.classify
+        service = classifier_service()
+        run = service.for_organisation(org.id).classify
+        click.echo(f"classifying with {service.version_for(org.id)}", err=True)
     with progress(len(texts), "classifying", "text") as bar:
         for start in range(0, len(texts), batch_size):
             batch = texts[start : start + batch_size]

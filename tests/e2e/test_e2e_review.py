@@ -35,10 +35,10 @@ def test_review_twenty_comments_by_keyboard(browser: Browser, live_app, artifact
     rows = [json.loads(line) for line in (CLIENTS / "kestrel.jsonl").read_text(encoding="utf-8").splitlines()]
     # 30 of one client's comments: every one the model gets wrong among the first 120, then right ones
     pool = {r["text"]: r["label"] for r in rows[:120] if len(r["text"]) < 200}
-    from diagnosis.adaptation import classifier_for
+    from diagnosis.classifier_service import classifier_service
 
     with app.app_context():
-        calls = classifier_for(None).classify(list(pool))
+        calls = classifier_service().for_organisation(None).classify(list(pool))
     wrong = [c.text for c in calls if c.label != pool[c.text]]
     right = [c.text for c in calls if c.label == pool[c.text]]
     gold = {t: pool[t] for t in (wrong + right)[:30]}
