@@ -114,7 +114,7 @@ def _cause_css():
     from .colours import cause_stylesheet
 
     pb = current_app.extensions["playbook"]
-    css = cause_stylesheet({c: pb.colour(c) for c in pb.data["causes"]})
+    css = cause_stylesheet(pb.colours())
     response = current_app.response_class(css, mimetype="text/css")
     response.cache_control.public = True
     response.cache_control.max_age = 300

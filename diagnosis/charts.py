@@ -66,14 +66,7 @@ def colour(cause: str) -> str:
 
 def cause_colours() -> dict[str, str]:
     """Every label's colour, in display order."""
-    pb = _playbook()
-    return {c: pb.colour(c) for c in LABELS}
-
-
-def __getattr__(name: str) -> Any:  # PEP 562: ``charts.COLOURS`` reads the playbook when asked
-    if name == "COLOURS":
-        return cause_colours()
-    raise AttributeError(name)
+    return _playbook().colours()
 
 
 def cause_name(cause: str, lang: str = "ja") -> str:

@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from ..colours import contrast_ratio
+from ..colours import AA, contrast_ratio
 from ..vocabulary import OTHER, PLAYBOOK_PATH, REMEDIES, SPLIT_REMEDIES
 from .data import CAUSES, LABELS
 
@@ -23,7 +23,6 @@ DEFAULT_PATH = PLAYBOOK_PATH
 #: recommender holds one rule function per name.
 DOMINANT_RULES: tuple[str, ...] = ("kpis_per_department", "executive_sponsorship")
 _COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
-AA = 4.5
 # Text keys the code formats; a playbook missing one fails at load, not mid-report.
 REQUIRED_TEXTS: tuple[str, ...] = (
     "find_suppressed", "find_response", "find_usage", "find_cause", "find_cause_no_text",
@@ -85,6 +84,10 @@ class Playbook:
         """A cause's colour (``#rrggbb``); an unknown label takes the colour of 'other'."""
         causes = self.data["causes"]
         return (causes.get(cause) or causes[OTHER])["colour"]
+
+    def colours(self) -> dict[str, str]:
+        """Every label's colour (the causes and 'other'), in display order."""
+        return {c: entry["colour"] for c, entry in self.data["causes"].items()}
 
     def when_dominant(self, cause: str) -> tuple[str, ...]:
         """The rules a dominant cause adds to the recommendation (names in DOMINANT_RULES)."""
