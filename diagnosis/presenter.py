@@ -9,7 +9,8 @@ data warnings and the same charts. :func:`present` builds that view; each surfac
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from . import charts
@@ -34,7 +35,13 @@ class View:
     d: dict[str, Any]
     wave: WaveView | None
     warnings: list
-    charts: dict[str, Any] = field(default_factory=dict)
+    lang: str
+    campaign_name: str
+
+    @cached_property
+    def charts(self) -> dict[str, Any]:
+        """Every chart, drawn the first time a page or the PDF asks (the CSV export never does)."""
+        return diagnosis_charts(self.d, self.lang, self.wave, self.campaign_name)
 
     @property
     def comparison(self) -> dict[str, Any] | None:
@@ -98,18 +105,18 @@ def diagnosis_charts(d: dict[str, Any], lang: str, wave: WaveView | None = None,
     return out
 
 
-def present(campaign: Any, lang: str, diagnose: Callable[[Any], Any], playbook: Any) -> View:
+def present(campaign: Any, lang: str, diagnose: Callable[[Any], Any], playbook: Any,
+            diagnosis: Any = None) -> View:
     """The view of a campaign: its diagnosis by ``diagnose`` (the caller's thresholds and report
-    date), the earlier wave's comparison (not for a suppressed diagnosis), the data warnings and
-    the charts."""
+    date; ``diagnosis`` when the caller already has it), the earlier wave's comparison (not for a
+    suppressed diagnosis), the data warnings and the charts."""
     from .recommend.sanity import diagnosis_warnings
 
-    diag = diagnose(campaign)
+    diag = diagnosis if diagnosis is not None else diagnose(campaign)
     d = diag.to_dict()
     wave = None if d["suppressed"] else wave_view(campaign, diag, diagnose, playbook)
     earlier = wave.earlier_diagnosis if wave is not None else None
-    return View(diag, d, wave, diagnosis_warnings(diag, earlier, playbook=playbook),
-                diagnosis_charts(d, lang, wave, campaign.name))
+    return View(diag, d, wave, diagnosis_warnings(diag, earlier, playbook=playbook), lang, campaign.name)
 
 
 __all__ = ["View", "WaveView", "diagnosis_charts", "heatmap_rows", "present", "wave_view"]

@@ -154,7 +154,7 @@ def _summary(d: dict[str, Any], lang: str) -> list[str]:
     return out
 
 
-def _wave_section(view: Any, later_name: str, lang: str) -> dict[str, Any] | None:
+def _wave_section(view: Any, lang: str) -> dict[str, Any] | None:
     """The PDF's wave section: the presenter's comparison, with its tables in the report's words."""
     wave = view.wave
     if wave is None:
@@ -194,11 +194,12 @@ def build_context(campaign: Any, lang: str = "ja", report_date: dt.date | None =
         return diagnose_campaign(c, lang, questionnaire=questionnaire_for(questionnaires, c),
                                  report_date=report_date, **diagnose_options(c.organisation_id))
 
+    diag = diagnose(camp)
+    if diag.data.pending_comments and not allow_pending:  # refused before the wave and charts are built
+        raise PendingCommentsError(diag.data.pending_comments)
     pb = load_playbook()
-    view = present(camp, lang, diagnose, pb)
-    diag, d = view.diagnosis, view.d
-    if d["pending_comments"] and not allow_pending:
-        raise PendingCommentsError(d["pending_comments"])
+    view = present(camp, lang, diagnose, pb, diagnosis=diag)
+    d = view.d
     ctx: dict[str, Any] = {
         "lang": lang, "d": d, "tr": lambda key, **kw: translate(key, lang, **kw),
         "client": camp.organisation.display_name(lang), "campaign_name": camp.name,
@@ -207,7 +208,7 @@ def build_context(campaign: Any, lang: str = "ja", report_date: dt.date | None =
         "classifier": classifier_metrics(cfg.get("MODELS_DIR"), configured_backend()),
         "adaptation": adaptation_summary(camp.organisation_id),
         "cause_name": lambda c: charts.cause_name(c, lang),
-        "pct": _pct, "num": _num, "wave": _wave_section(view, camp.name, lang),
+        "pct": _pct, "num": _num, "wave": _wave_section(view, lang),
         "warnings": view.warnings, "chart": view.charts,
     }
     sc = pb.section("scoring")
