@@ -91,6 +91,7 @@ def test_wave_comparison_appears_when_an_earlier_wave_exists(app, client, filled
     login(client, filled["consultant"])
     page = text(client.get(f"/campaigns/{filled['campaign_a']}"))
     assert 'data-testid="waves"' in page and "tk-chart-waves" in page and "A wave 0" in page
+    assert "<h2>前回調査との比較</h2>" in page  # the section's own heading, not the terminal's shorter one
 
 
 # ------------------------------------------------------------------ comments and corrections

@@ -163,7 +163,7 @@ def init_app(app: Flask) -> None:
         click.echo(render_text(out, lang))
         if earlier:
             click.echo("")
-            click.echo(translate("Compared with the earlier wave", lang))
+            click.echo(translate("Compared with the earlier wave", lang, context="terminal"))
             for f in out["wave_comparison"]["findings"]:
                 click.echo(f"  - {f}")
             click.echo(translate("Change (95% interval)", lang))
